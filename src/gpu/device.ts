@@ -1,0 +1,113 @@
+import { GpuError } from '../errors.js';
+
+/**
+ * One device layer for the three hosts: Node (Dawn via npm `webgpu`), the browser
+ * (`navigator.gpu`), or a GPUDevice handed in by the caller, which we never destroy.
+ */
+export interface Gpu {
+  device: GPUDevice;
+  /** Human-readable adapter description, e.g. "llvmpipe (LLVM 19.1.7, 256 bits) (vulkan)". */
+  adapter: string;
+  limits: { maxStorageBufferBindingSize: number; maxBufferSize: number; maxComputeWorkgroupStorageSize: number; maxComputeWorkgroupsPerDimension: number };
+  hasTimestamps: boolean;
+  /** Set once the device is lost; every later use fails with this reason. */
+  lostReason?: string;
+  /** Whether we created the device (and so may destroy it). */
+  owned: boolean;
+}
+
+export interface GpuOptions {
+  /** Use this device (an embedding app's own); we never destroy it. */
+  device?: GPUDevice;
+  powerPreference?: GPUPowerPreference;
+}
+
+let nodeGpu: Promise<GPU> | undefined;
+
+async function gpuEntryPoint(): Promise<GPU> {
+  if (typeof navigator !== 'undefined' && (navigator as Navigator & { gpu?: GPU }).gpu) return navigator.gpu;
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+  if (!isNode) throw new GpuError('WebGPU is not available in this browser (navigator.gpu is missing); use a recent Chrome or enable WebGPU');
+  nodeGpu ??= (async () => {
+    let dawn: { create(flags: string[]): GPU; globals: object };
+    try {
+      dawn = (await import('webgpu')) as unknown as typeof dawn;
+    } catch (e) {
+      throw new GpuError(`could not load Dawn for Node (npm package 'webgpu'): ${(e as Error).message}`);
+    }
+    // Dawn's constants (GPUBufferUsage, ...) must be globals, as in a browser.
+    for (const [key, value] of Object.entries(dawn.globals)) if (!(key in globalThis)) Object.assign(globalThis, { [key]: value });
+    return dawn.create([]);
+  })();
+  return nodeGpu;
+}
+
+function describe(info: GPUAdapterInfo | undefined): string {
+  if (!info) return 'unknown adapter';
+  const parts = [info.description || info.device || '', info.vendor ? `vendor ${info.vendor}` : '', info.architecture || ''].filter(Boolean);
+  return parts.join(', ') || 'unknown adapter';
+}
+
+function watchLoss(gpu: Gpu): void {
+  void gpu.device.lost.then((info) => {
+    gpu.lostReason = `${info.reason ?? 'unknown'}: ${info.message || 'no message'}`;
+  });
+}
+
+export async function acquireGpu(options: GpuOptions = {}): Promise<Gpu> {
+  if (options.device) {
+    const d = options.device;
+    const gpu: Gpu = {
+      device: d, adapter: describe((d as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo), owned: false,
+      hasTimestamps: d.features.has('timestamp-query'),
+      limits: { maxStorageBufferBindingSize: d.limits.maxStorageBufferBindingSize, maxBufferSize: d.limits.maxBufferSize, maxComputeWorkgroupStorageSize: d.limits.maxComputeWorkgroupStorageSize, maxComputeWorkgroupsPerDimension: d.limits.maxComputeWorkgroupsPerDimension },
+    };
+    watchLoss(gpu);
+    return gpu;
+  }
+  const entry = await gpuEntryPoint();
+  const adapter = await entry.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  if (!adapter) {
+    throw new GpuError('no WebGPU adapter found. On Linux without a GPU install a Vulkan driver such as Mesa lavapipe (Debian: apt-get install -t bookworm-backports mesa-vulkan-drivers); in a browser enable WebGPU');
+  }
+  // Ask for the adapter's real limits, not WebGPU's defaults: big models need big bindings.
+  const wanted = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupsPerDimension'] as const;
+  const requiredLimits: Record<string, number> = {};
+  for (const key of wanted) requiredLimits[key] = adapter.limits[key];
+  const requiredFeatures = (['timestamp-query'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  } catch (e) {
+    throw new GpuError(`the WebGPU adapter refused to create a device: ${(e as Error).message}`);
+  }
+  const gpu: Gpu = {
+    device, adapter: describe(adapter.info), owned: true, hasTimestamps: requiredFeatures.length > 0,
+    limits: { maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize, maxBufferSize: device.limits.maxBufferSize, maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize, maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension },
+  };
+  watchLoss(gpu);
+  return gpu;
+}
+
+export function assertUsable(gpu: Gpu): void {
+  if (gpu.lostReason) throw new GpuError(`the GPU device was lost (${gpu.lostReason}); load the model again to get a new device`);
+}
+
+/** Runs `work` inside validation and out-of-memory error scopes and turns any GPU error into a GpuError. */
+export async function checked<T>(gpu: Gpu, what: string, work: () => T | Promise<T>): Promise<T> {
+  assertUsable(gpu);
+  const { device } = gpu;
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  let result: T;
+  try {
+    result = await work();
+  } finally {
+    const validation = await device.popErrorScope();
+    const memory = await device.popErrorScope();
+    if (memory) throw new GpuError(`${what}: out of GPU memory (${memory.message})`);
+    if (validation) throw new GpuError(`${what}: WebGPU validation error: ${validation.message}`);
+  }
+  assertUsable(gpu);
+  return result;
+}

@@ -1,0 +1,106 @@
+import { GpuError } from '../errors.js';
+import type { Gpu } from './device.js';
+import { shaderCode, type Defines } from './shaders.js';
+
+/** A byte range of a GPU buffer that holds one tensor (for the current micro-batch). */
+export interface TensorRef {
+  buffer: GPUBuffer;
+  offset: number;
+  size: number;
+}
+
+export interface Dispatch {
+  label: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+}
+
+const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+
+/**
+ * Creates and owns GPU objects for one lifetime (a model's weights, or one compiled plan),
+ * so that `destroy()` releases exactly what it made. Pipelines are cached per device.
+ */
+export class GpuResources {
+  private readonly buffers: GPUBuffer[] = [];
+
+  constructor(readonly gpu: Gpu) {}
+
+  get device(): GPUDevice {
+    return this.gpu.device;
+  }
+
+  pipeline(shader: string, defines: Defines): Promise<GPUComputePipeline> {
+    let cache = pipelineCache.get(this.device);
+    if (!cache) pipelineCache.set(this.device, (cache = new Map()));
+    const key = `${shader}:${JSON.stringify(defines)}`;
+    let pipeline = cache.get(key);
+    if (!pipeline) {
+      const code = shaderCode(shader, defines);
+      const module = this.device.createShaderModule({ code, label: shader });
+      pipeline = this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: shader }).catch(async (e: Error) => {
+        const info = await module.getCompilationInfo?.();
+        const messages = info?.messages.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ');
+        cache.delete(key);
+        throw new GpuError(`could not build WGSL kernel '${shader}': ${messages || e.message}`);
+      });
+      cache.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  private track(buffer: GPUBuffer): GPUBuffer {
+    this.buffers.push(buffer);
+    return buffer;
+  }
+
+  buffer(size: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
+    if (size > this.gpu.limits.maxBufferSize) throw new GpuError(`${label}: ${size} bytes exceed the adapter's maxBufferSize (${this.gpu.limits.maxBufferSize})`);
+    return this.track(this.device.createBuffer({ size: Math.max(16, Math.ceil(size / 16) * 16), usage, label }));
+  }
+
+  /** A read-only storage buffer holding `data` (weights, per-channel constants). */
+  constants(data: Float32Array, label: string): GPUBuffer {
+    const buffer = this.track(this.device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label, mappedAtCreation: true }));
+    new Float32Array(buffer.getMappedRange()).set(data);
+    buffer.unmap();
+    return buffer;
+  }
+
+  /** A uniform buffer of u32 words, padded to 16 bytes. */
+  uniform(words: number[], label: string): GPUBuffer {
+    const padded = new Uint32Array(Math.max(4, Math.ceil(words.length / 4) * 4));
+    words.forEach((w, i) => {
+      if (!Number.isInteger(w) || w < 0 || w > 0xffffffff) throw new GpuError(`${label}: kernel parameter ${i} = ${w} does not fit a u32`);
+      padded[i] = w;
+    });
+    const buffer = this.track(this.device.createBuffer({ size: padded.byteLength, usage: GPUBufferUsage.UNIFORM, label, mappedAtCreation: true }));
+    new Uint32Array(buffer.getMappedRange()).set(padded);
+    buffer.unmap();
+    return buffer;
+  }
+
+  /** Binds resources to bindings 0, 1, ...; an undefined entry is a binding the variant leaves out. */
+  bindGroup(pipeline: GPUComputePipeline, resources: (GPUBuffer | TensorRef | undefined)[], label: string): GPUBindGroup {
+    const entries: GPUBindGroupEntry[] = [];
+    resources.forEach((r, binding) => {
+      if (r) entries.push({ binding, resource: 'buffer' in r ? { buffer: r.buffer, offset: r.offset, size: r.size } : { buffer: r } });
+    });
+    return this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
+  }
+
+  /** Workgroup counts for `total` invocations of `wg` threads, folded into y past the per-dimension limit. */
+  grid(total: number, wg: number): [number, number, number] {
+    const groups = Math.max(1, Math.ceil(total / wg));
+    const limit = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    if (groups <= limit) return [groups, 1, 1];
+    const y = Math.ceil(groups / limit);
+    if (y > limit) throw new GpuError(`a dispatch of ${total} threads exceeds the adapter's workgroup limits`);
+    return [limit, y, 1];
+  }
+
+  destroy(): void {
+    for (const b of this.buffers.splice(0)) b.destroy();
+  }
+}

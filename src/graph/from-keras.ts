@@ -1,0 +1,13 @@
+import type { ByteSource } from '../keras/source.js';
+import { readKerasModel, type KerasLoadOptions, type KerasModel } from '../keras/load.js';
+import { buildGraph, type BuildOptions } from './build.js';
+import { canonicalize } from './canonicalize.js';
+import type { Graph } from './ir.js';
+
+export interface GraphLoadOptions extends KerasLoadOptions, BuildOptions {}
+
+/** Reads a Keras file and returns its canonical graph (and the raw Keras model for inspection). No GPU work. */
+export async function loadGraph(source: ByteSource, options: GraphLoadOptions = {}): Promise<{ graph: Graph; keras: KerasModel }> {
+  const keras = await readKerasModel(source, options);
+  return { graph: canonicalize(buildGraph(keras, options)), keras };
+}

@@ -1,0 +1,109 @@
+/**
+ * The graph IR: nodes in topological order, each producing one tensor. Shapes are per
+ * sample (batch dimension free), channels last (NHWC); a tensor is stored row-major.
+ */
+
+export type Shape = number[];
+
+export type ActivationKind = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'elu' | 'swish' | 'softmax' | 'softplus';
+
+export interface Activation {
+  kind: ActivationKind;
+  /** ReLU layer extras (Keras `ReLU(max_value, negative_slope, threshold)`); LeakyReLU uses negativeSlope. */
+  maxValue?: number;
+  negativeSlope?: number;
+  threshold?: number;
+  /** ELU alpha. */
+  alpha?: number;
+}
+
+/** Explicit padding of a windowed op, TensorFlow 'same' semantics already applied. */
+export interface Window {
+  kernel: [number, number];
+  strides: [number, number];
+  dilation: [number, number];
+  /** Zeros (conv) or ignored cells (pooling) before/after: top, bottom, left, right. */
+  pads: [number, number, number, number];
+}
+
+interface NodeBase {
+  id: number;
+  /** Keras layer this node came from (several nodes may share one after canonicalisation). */
+  kerasName: string;
+  inputs: number[];
+  shape: Shape;
+}
+
+export interface InputNode extends NodeBase { op: 'input' }
+/** Conv2D, and Dense as a 1x1 convolution over the last axis. Kernel layout [KH, KW, Cin, Cout]. */
+export interface ConvNode extends NodeBase {
+  op: 'conv2d';
+  window: Window;
+  kernel: Float32Array;
+  bias?: Float32Array;
+  inChannels: number;
+  outChannels: number;
+  activation: Activation;
+  /** True for Dense layers (kept for rule selection by layer type). */
+  dense: boolean;
+}
+/** DepthwiseConv2D. Kernel layout [KH, KW, C, M]; output channel c*M + m. */
+export interface DepthwiseNode extends NodeBase {
+  op: 'depthwise';
+  window: Window;
+  kernel: Float32Array;
+  bias?: Float32Array;
+  inChannels: number;
+  multiplier: number;
+  activation: Activation;
+}
+export interface PoolNode extends NodeBase {
+  op: 'pool';
+  mode: 'max' | 'avg';
+  window: Window;
+  /** Global pooling (window = whole image); the output shape says whether dims were kept. */
+  global: boolean;
+}
+/** y = x * scale[c] + shift[c] over the last axis: BatchNormalization, Rescaling, Normalization. */
+export interface AffineNode extends NodeBase {
+  op: 'affine';
+  scale: Float32Array;
+  shift: Float32Array;
+  source: 'batchnorm' | 'rescaling' | 'normalization';
+}
+export interface ActivationNode extends NodeBase { op: 'activation'; activation: Activation }
+export interface AddNode extends NodeBase { op: 'add' }
+/** Concatenation along the last axis. */
+export interface ConcatNode extends NodeBase { op: 'concat' }
+/** ZeroPadding2D: top, bottom, left, right. */
+export interface PadNode extends NodeBase { op: 'pad'; pads: [number, number, number, number] }
+/** Flatten, Reshape: same memory, new shape. */
+export interface ReshapeNode extends NodeBase { op: 'reshape' }
+/** Dropout and other inference-time identities; removed by canonicalisation. */
+export interface IdentityNode extends NodeBase { op: 'identity' }
+
+export type GraphNode = InputNode | ConvNode | DepthwiseNode | PoolNode | AffineNode | ActivationNode | AddNode | ConcatNode | PadNode | ReshapeNode | IdentityNode;
+export type OpKind = GraphNode['op'];
+
+export interface Graph {
+  name: string;
+  nodes: GraphNode[];
+  input: number;
+  output: number;
+  /** The model ended in a softmax that was stripped: `output` holds logits. */
+  outputSoftmax: boolean;
+  /** Keras layer name to the node holding that layer's output (after its activation). */
+  layerOutputs: Map<string, number>;
+}
+
+export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
+
+export function consumers(graph: Graph): Map<number, number[]> {
+  const map = new Map<number, number[]>(graph.nodes.map((n) => [n.id, []]));
+  for (const node of graph.nodes) for (const input of node.inputs) map.get(input)!.push(node.id);
+  return map;
+}
+
+export function nodeById(graph: Graph): Map<number, GraphNode> {
+  return new Map(graph.nodes.map((n) => [n.id, n]));
+}

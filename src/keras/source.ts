@@ -1,0 +1,29 @@
+import { ModelFormatError } from '../errors.js';
+
+/** Where model bytes come from: a file path (Node), raw bytes (browser drag-and-drop), or a URL. */
+export type ByteSource = string | URL | ArrayBuffer | Uint8Array;
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+export async function readBytes(source: ByteSource, what = 'model'): Promise<{ bytes: Uint8Array; label: string }> {
+  if (source instanceof Uint8Array) return { bytes: source, label: `${what} bytes` };
+  if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), label: `${what} bytes` };
+  const text = source instanceof URL ? source.href : source;
+  if (/^(https?|blob|data):/i.test(text) || (!isNode && typeof text === 'string')) {
+    let response: Response;
+    try {
+      response = await fetch(text);
+    } catch (e) {
+      throw new ModelFormatError(`could not fetch ${what} '${text}': ${(e as Error).message}`);
+    }
+    if (!response.ok) throw new ModelFormatError(`could not fetch ${what} '${text}': HTTP ${response.status}`);
+    return { bytes: new Uint8Array(await response.arrayBuffer()), label: text };
+  }
+  const { readFile } = await import('node:fs/promises');
+  const path = source instanceof URL ? source : text;
+  try {
+    return { bytes: new Uint8Array(await readFile(path)), label: String(text) };
+  } catch (e) {
+    throw new ModelFormatError(`could not read ${what} file '${text}': ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,91 @@
+import { ModelFormatError } from '../errors.js';
+import type { KerasLayer, KerasModelConfig } from './config.js';
+import type { Hdf5File, Hdf5Tensor } from './hdf5.js';
+
+/** Variables of each layer, by role: kernel, bias, gamma, beta, moving_mean, moving_variance, mean, variance. */
+export type LayerWeights = Map<string, Map<string, Hdf5Tensor>>;
+
+/** Keras's own class-name-to-snake-case rule (keras.src.utils.naming.to_snake_case). */
+export function toSnakeCase(name: string): string {
+  return name.replace(/(.)([A-Z][a-z]+)/g, '$1_$2').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+/** The variable names a Keras 3 layer stores, in position order, given its config flags. */
+function positionalVariableNames(layer: KerasLayer): string[] {
+  const c = layer.config;
+  switch (layer.className) {
+    case 'Conv2D':
+    case 'Dense':
+    case 'DepthwiseConv2D':
+      return c.use_bias === false ? ['kernel'] : ['kernel', 'bias'];
+    case 'BatchNormalization':
+      return [...(c.scale === false ? [] : ['gamma']), ...(c.center === false ? [] : ['beta']), 'moving_mean', 'moving_variance'];
+    case 'Normalization':
+      return ['mean', 'variance', 'count'];
+    default:
+      return [];
+  }
+}
+
+function variableRole(weightName: string): string {
+  const base = weightName.split('/').pop()!.replace(/:\d+$/, '');
+  return base === 'depthwise_kernel' ? 'kernel' : base;
+}
+
+/** Legacy `.h5` layout: `<root>/<layer>/<weight_name>` listed by the `layer_names` and `weight_names` attributes. */
+export function readLegacyWeights(file: Hdf5File, root: string, model: KerasModelConfig): LayerWeights {
+  const fileLayers = file.stringListAttr(root, 'layer_names');
+  if (!fileLayers) throw new ModelFormatError(`${file.label}: no 'layer_names' attribute on '${root || '/'}'; not a Keras weights file`);
+  const prefix = root ? `${root}/` : '';
+  const stored = new Map<string, Map<string, Hdf5Tensor>>();
+  for (const layerName of fileLayers) {
+    const names = (file.stringListAttr(`${prefix}${layerName}`, 'weight_names') ?? []).filter((n) => n.length > 0);
+    if (names.length === 0) continue;
+    const vars = new Map<string, Hdf5Tensor>();
+    for (const weightName of names) vars.set(variableRole(weightName), file.tensor(`${prefix}${layerName}/${weightName}`));
+    stored.set(layerName, vars);
+  }
+  const weighted = model.layers.filter((l) => positionalVariableNames(l).length > 0 && !(l.className === 'Normalization' && l.config.mean != null));
+  if (weighted.every((l) => stored.has(l.name))) {
+    return new Map(weighted.map((l) => [l.name, stored.get(l.name)!]));
+  }
+  // Keras's own legacy load_weights (by_name=False) pairs weighted layers by order.
+  const storedLayers = [...stored.values()];
+  if (storedLayers.length === weighted.length) return new Map(weighted.map((l, i) => [l.name, storedLayers[i]]));
+  const missing = weighted.filter((l) => !stored.has(l.name)).map((l) => l.name);
+  throw new ModelFormatError(`${file.label}: no weights for layer(s) ${missing.join(', ')}; the file has weights for ${[...stored.keys()].join(', ') || 'no layer'}`);
+}
+
+/** Keras 3 layout (`.weights.h5`, `model.weights.h5` in `.keras`): `layers/<class_snake>[_N]/vars/<i>`, numbered per class. */
+export function readKeras3Weights(file: Hdf5File, model: KerasModelConfig): LayerWeights {
+  const result: LayerWeights = new Map();
+  const perClass = new Map<string, number>();
+  for (const layer of model.layers) {
+    if (layer.index < 0 && model.className === 'Sequential') continue;
+    const snake = toSnakeCase(layer.className);
+    const count = perClass.get(snake) ?? 0;
+    perClass.set(snake, count + 1);
+    const names = positionalVariableNames(layer);
+    if (names.length === 0) continue;
+    let group = `layers/${count === 0 ? snake : `${snake}_${count}`}/vars`;
+    // Newer Keras writes the layer name on each vars group; prefer it when it disagrees with the numbering.
+    const named = file.attr(group, 'name');
+    if (named !== undefined && named !== layer.name) {
+      const match = file.keys('layers').map((k) => `layers/${k}/vars`).find((g) => file.attr(g, 'name') === layer.name);
+      if (match) group = match;
+    }
+    if (!file.isGroup(group)) {
+      if (layer.className === 'Normalization' && layer.config.mean != null) continue;
+      throw new ModelFormatError(`${file.label}: no variables for layer '${layer.name}' (${layer.className}); expected group '${group}'`);
+    }
+    const positions = file.keys(group).map(Number).filter((n) => Number.isInteger(n)).sort((a, b) => a - b);
+    if (positions.length === 0 && layer.className === 'Normalization' && layer.config.mean != null) continue;
+    if (positions.length < names.length - (layer.className === 'Normalization' ? 1 : 0)) {
+      throw new ModelFormatError(`${file.label}: layer '${layer.name}' (${layer.className}) has ${positions.length} variables in '${group}', expected ${names.length} (${names.join(', ')})`);
+    }
+    const vars = new Map<string, Hdf5Tensor>();
+    positions.slice(0, names.length).forEach((p, i) => vars.set(names[i], file.tensor(`${group}/${p}`)));
+    result.set(layer.name, vars);
+  }
+  return result;
+}

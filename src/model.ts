@@ -1,0 +1,169 @@
+import { InputShapeError } from './errors.js';
+import { loadGraph, type GraphLoadOptions } from './graph/from-keras.js';
+import type { Graph, Shape } from './graph/ir.js';
+import { sizeOf } from './graph/ir.js';
+import type { KerasModel } from './keras/load.js';
+import type { ByteSource } from './keras/source.js';
+import { acquireGpu, checked, type Gpu, type GpuOptions } from './gpu/device.js';
+import { GpuResources } from './gpu/resources.js';
+import { ForwardPlan, maxMicroBatch, uploadWeights, type UploadedWeights } from './engine/forward.js';
+
+export interface LoadOptions extends GraphLoadOptions, GpuOptions {
+  /** Reuse an already acquired GPU (several models on one device). */
+  gpu?: Gpu;
+}
+
+export interface Prediction {
+  /** Pre-softmax logits, batch first: [batch, classes]. */
+  logits: Float32Array;
+  batch: number;
+  classes: number;
+}
+
+export interface ModelInfo {
+  name: string;
+  format: string;
+  kerasVersion?: string;
+  inputShape: Shape;
+  outputShape: Shape;
+  adapter: string;
+  /** The model ended in a softmax, stripped so that outputs are logits. */
+  outputSoftmax: boolean;
+}
+
+/** A Keras model on the GPU: weights uploaded once, forward plans compiled per micro-batch size. */
+export class Model {
+  private plans = new Map<string, ForwardPlan>();
+  private destroyed = false;
+
+  private constructor(
+    readonly graph: Graph,
+    readonly keras: KerasModel,
+    readonly gpu: Gpu,
+    private readonly weightResources: GpuResources,
+    private readonly weights: UploadedWeights,
+  ) {}
+
+  /** Loads a Keras file (path, URL, or bytes), checks every layer, then uploads the weights. */
+  static async load(source: ByteSource, options: LoadOptions = {}): Promise<Model> {
+    const { graph, keras } = await loadGraph(source, options);
+    const gpu = options.gpu ?? (await acquireGpu(options));
+    const res = new GpuResources(gpu);
+    try {
+      const weights = await checked(gpu, 'uploading weights', () => uploadWeights(res, graph));
+      return new Model(graph, keras, gpu, res, weights);
+    } catch (e) {
+      res.destroy();
+      throw e;
+    }
+  }
+
+  get info(): ModelInfo {
+    return {
+      name: this.graph.name, format: this.keras.format, kerasVersion: this.keras.kerasVersion, adapter: this.gpu.adapter,
+      inputShape: this.graph.nodes[this.graph.input].shape, outputShape: this.graph.nodes[this.graph.output].shape,
+      outputSoftmax: this.graph.outputSoftmax,
+    };
+  }
+
+  /** Checks an NHWC batch against the model's input shape; returns the batch size. */
+  checkInput(input: Float32Array, shape?: Shape): number {
+    const per = this.info.inputShape;
+    const perSize = sizeOf(per);
+    if (shape) {
+      if (shape.length !== per.length + 1 || shape.slice(1).some((d, i) => d !== per[i])) {
+        throw new InputShapeError(`input shape [${shape.join(', ')}] does not match the model's input [batch, ${per.join(', ')}]`);
+      }
+      if (sizeOf(shape) !== input.length) throw new InputShapeError(`input shape [${shape.join(', ')}] needs ${sizeOf(shape)} values, got ${input.length}`);
+    }
+    if (input.length === 0 || input.length % perSize !== 0) {
+      throw new InputShapeError(`input has ${input.length} values, not a whole number of samples of shape [${per.join(', ')}] (${perSize} values each)`);
+    }
+    for (let i = 0; i < input.length; i++) {
+      if (!Number.isFinite(input[i])) throw new InputShapeError(`input value ${i} is ${input[i]}; inputs must be finite`);
+    }
+    return input.length / perSize;
+  }
+
+  private assertAlive(): void {
+    if (this.destroyed) throw new Error('this model was destroyed');
+  }
+
+  private async plan(batch: number, retain: number[] = []): Promise<ForwardPlan> {
+    const key = `${batch}:${retain.join(',')}`;
+    let plan = this.plans.get(key);
+    if (!plan) {
+      // Keep one compiled plan per purpose so repeated calls reuse it and memory stays flat.
+      for (const [k, p] of this.plans) if (k.split(':')[1] === retain.join(',')) { p.destroy(); this.plans.delete(k); }
+      plan = await checked(this.gpu, 'compiling the forward pass', () => ForwardPlan.compile(this.gpu, this.graph, this.weights, batch, new Set(retain)));
+      this.plans.set(key, plan);
+    }
+    return plan;
+  }
+
+  /**
+   * Runs the forward pass on an NHWC float32 batch and returns the logits. Batches larger
+   * than one storage binding allows run as several micro-batches in one submission.
+   */
+  async predict(input: Float32Array, shape?: Shape): Promise<Prediction> {
+    this.assertAlive();
+    const batch = this.checkInput(input, shape);
+    const [out] = await this.run(input, batch, [this.graph.output]);
+    return { logits: out, batch, classes: sizeOf(this.info.outputShape) };
+  }
+
+  /** Outputs of the named Keras layers (after their activation) for a batch, for inspection and tests. */
+  async layerOutputs(input: Float32Array, names: string[]): Promise<Map<string, Float32Array>> {
+    this.assertAlive();
+    const batch = this.checkInput(input);
+    const ids = names.map((name) => {
+      const id = this.graph.layerOutputs.get(name);
+      if (id === undefined) throw new Error(`no layer named '${name}' in the model (layers: ${[...this.graph.layerOutputs.keys()].join(', ')})`);
+      return id;
+    });
+    const values = await this.run(input, batch, ids);
+    return new Map(names.map((n, i) => [n, values[i]]));
+  }
+
+  private async run(input: Float32Array, batch: number, outputs: number[]): Promise<Float32Array[]> {
+    const micro = Math.min(batch, maxMicroBatch(this.gpu, this.graph));
+    const retain = [...new Set(outputs)].sort((a, b) => a - b);
+    const plan = await this.plan(micro, retain);
+    const { device } = this.gpu;
+    const inputRef = plan.tensors.get(this.graph.input)!;
+    const perIn = sizeOf(this.info.inputShape) * 4;
+    const perOut = outputs.map((id) => sizeOf(this.graph.nodes[id].shape) * 4);
+    return checked(this.gpu, 'running the forward pass', async () => {
+      const res = new GpuResources(this.gpu);
+      try {
+        const staging = res.buffer(batch * perIn, GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, 'input batch');
+        device.queue.writeBuffer(staging, 0, input.buffer, input.byteOffset, input.byteLength);
+        const readbacks = perOut.map((bytes, i) => res.buffer(batch * bytes, GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ, `output ${i}`));
+        const encoder = device.createCommandEncoder({ label: 'forward' });
+        for (let start = 0; start < batch; start += micro) {
+          const rows = Math.min(micro, batch - start);
+          encoder.copyBufferToBuffer(staging, start * perIn, inputRef.buffer, inputRef.offset, rows * perIn);
+          plan.encode(encoder);
+          outputs.forEach((id, i) => {
+            const ref = plan.tensors.get(id)!;
+            encoder.copyBufferToBuffer(ref.buffer, ref.offset, readbacks[i], start * perOut[i], rows * perOut[i]);
+          });
+        }
+        device.queue.submit([encoder.finish()]);
+        await Promise.all(readbacks.map((b) => b.mapAsync(GPUMapMode.READ)));
+        return readbacks.map((b, i) => new Float32Array(b.getMappedRange().slice(0, batch * perOut[i])));
+      } finally {
+        res.destroy();
+      }
+    });
+  }
+
+  /** Releases the model's GPU memory; the device itself is destroyed only if we created it and no one else holds it. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const plan of this.plans.values()) plan.destroy();
+    this.plans.clear();
+    this.weightResources.destroy();
+  }
+}
