@@ -1,8 +1,8 @@
 import { InputShapeError } from './errors.js';
-import { loadGraph, type GraphLoadOptions } from './graph/from-keras.js';
+import { graphFromKeras, type GraphLoadOptions } from './graph/from-keras.js';
 import type { Graph, Shape } from './graph/ir.js';
 import { sizeOf } from './graph/ir.js';
-import type { KerasModel } from './keras/load.js';
+import { readKerasModel, type KerasModel } from './keras/load.js';
 import type { ByteSource } from './keras/source.js';
 import { acquireGpu, checked, type Gpu, type GpuOptions } from './gpu/device.js';
 import { GpuResources } from './gpu/resources.js';
@@ -46,7 +46,12 @@ export class Model {
 
   /** Loads a Keras file (path, URL, or bytes), checks every layer, then uploads the weights. */
   static async load(source: ByteSource, options: LoadOptions = {}): Promise<Model> {
-    const { graph, keras } = await loadGraph(source, options);
+    return Model.fromKeras(await readKerasModel(source, options), options);
+  }
+
+  /** A model from an already read Keras model (configuration and weights in memory). */
+  static async fromKeras(keras: KerasModel, options: LoadOptions = {}): Promise<Model> {
+    const graph = graphFromKeras(keras, options);
     const gpu = options.gpu ?? (await acquireGpu(options));
     const res = new GpuResources(gpu);
     try {

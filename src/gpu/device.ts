@@ -99,15 +99,19 @@ export async function checked<T>(gpu: Gpu, what: string, work: () => T | Promise
   const { device } = gpu;
   device.pushErrorScope('out-of-memory');
   device.pushErrorScope('validation');
-  let result: T;
+  let outcome: { value: T } | { error: unknown };
   try {
-    result = await work();
-  } finally {
-    const validation = await device.popErrorScope();
-    const memory = await device.popErrorScope();
-    if (memory) throw new GpuError(`${what}: out of GPU memory (${memory.message})`);
-    if (validation) throw new GpuError(`${what}: WebGPU validation error: ${validation.message}`);
+    outcome = { value: await work() };
+  } catch (error) {
+    outcome = { error };
   }
+  const validation = await device.popErrorScope().catch(() => null);
+  const memory = await device.popErrorScope().catch(() => null);
+  // A lost device explains every other failure, so it is reported first.
+  await new Promise((resolve) => setTimeout(resolve, 0));
   assertUsable(gpu);
-  return result;
+  if (memory) throw new GpuError(`${what}: out of GPU memory (${memory.message})`);
+  if (validation) throw new GpuError(`${what}: WebGPU validation error: ${validation.message}`);
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
 }

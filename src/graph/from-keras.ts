@@ -6,8 +6,12 @@ import type { Graph } from './ir.js';
 
 export interface GraphLoadOptions extends KerasLoadOptions, BuildOptions {}
 
+export function graphFromKeras(keras: KerasModel, options: BuildOptions = {}): Graph {
+  return canonicalize(buildGraph(keras, options));
+}
+
 /** Reads a Keras file and returns its canonical graph (and the raw Keras model for inspection). No GPU work. */
 export async function loadGraph(source: ByteSource, options: GraphLoadOptions = {}): Promise<{ graph: Graph; keras: KerasModel }> {
   const keras = await readKerasModel(source, options);
-  return { graph: canonicalize(buildGraph(keras, options)), keras };
+  return { graph: graphFromKeras(keras, options), keras };
 }
