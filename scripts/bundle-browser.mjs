@@ -4,9 +4,9 @@
 // `fetch` does not apply; they are replaced by a stub that rejects with a clear message.
 //
 // Usage: node scripts/bundle-browser.mjs [--minify]
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,9 +25,9 @@ const nodeOnlyStub = {
 };
 
 export async function bundleBrowser({ minify = false } = {}) {
-  // The kernels are embedded by scripts/embed-shaders.mjs (run by `npm run build`); make sure
-  // they exist when this script runs on its own.
-  if (!existsSync(join(root, 'src/gpu/shader-sources.gen.ts'))) await import(pathToFileURL(join(root, 'scripts/embed-shaders.mjs')).href);
+  // The kernels reach the bundle through src/gpu/shader-sources.gen.ts; regenerate it from
+  // shaders/*.wgsl (cheap) so that the bundle never carries stale kernels.
+  execFileSync(process.execPath, [join(root, 'scripts/embed-shaders.mjs')], { stdio: 'inherit' });
   const result = await build({
     entryPoints: [join(root, 'src/index.ts')],
     outfile: BUNDLE,
