@@ -51,6 +51,19 @@ describe.runIf(available)('loading', () => {
     }
   });
 
+  it("a caller's own GPUDevice: used as given, and still alive after the model is destroyed", async () => {
+    const device = (await testGpu()).device;
+    const model = await Model.load(fixture(file), { device });
+    expect(model.gpu.device).toBe(device);
+    expect(model.gpu.owned).toBe(false);
+    const x = inputs();
+    expect(maxAbsDiff((await model.predict(x.data, x.shape)).logits, expected())).toBeLessThan(1e-3);
+    model.destroy();
+    const probe = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+    probe.destroy();
+    await expect(model.predict(x.data, x.shape)).rejects.toThrow(/destroyed/);
+  });
+
   it('Sequential without an InputLayer (input shape on the first layer), Keras 2 style', async () => {
     const arch = JSON.parse(readFileSync(fixture('models/generated/k3_cnn_mnist_trained.json'), 'utf8'));
     const [inputLayer, first] = arch.config.layers;

@@ -30,9 +30,9 @@ async function predict(values: Record<string, string | boolean | undefined>): Pr
   if (typeof values.model !== 'string' || typeof values.input !== 'string') throw new UsageError('predict needs --model and --input');
   const top = values.top === undefined ? 5 : Number(values.top);
   if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top must be a positive integer, got '${String(values.top)}'`);
-  const array = parseNpy(await readFile(values.input).catch((e: Error) => { throw new InputShapeError(`could not read input '${values.input}': ${e.message}`); }));
   const model = await Model.load(values.model, { config: values.config as string | undefined });
   try {
+    const array = parseNpy(await readFile(values.input).catch((e: Error) => { throw new InputShapeError(`could not read input '${values.input}': ${e.message}`); }));
     const per = model.info.inputShape;
     const shape = array.shape.length === per.length ? [1, ...array.shape] : array.shape;
     const { logits, batch, classes } = await model.predict(array.data, shape);
