@@ -11,17 +11,18 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> output: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
+//#include nhwc_index
+
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let index = gid.x + gid.y * groups.x * ${WG}u;
+  let index = flat_index(gid, groups);
   if (index >= p.total) { return; }
   // index runs over the output region this dispatch owns: outH x outW x inC per sample.
-  let c = index % p.inC;
-  var rest = index / p.inC;
-  let x = rest % p.outW;
-  rest /= p.outW;
-  let y = rest % p.outH;
-  let n = rest / p.outH;
+  let at = nhwc(index, p.outH, p.outW, p.inC);
+  let n = at.x;
+  let y = at.y;
+  let x = at.z;
+  let c = at.w;
   let iy = y - p.top;
   let ix = x - p.left;
   var v = 0.0;

@@ -14,18 +14,18 @@ struct Params {
 @group(0) @binding(4) var<uniform> p: Params;
 
 //#include activation_fn
+//#include nhwc_index
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let index = gid.x + gid.y * groups.x * ${WG}u;
+  let index = flat_index(gid, groups);
   if (index >= p.total) { return; }
   let outC = p.inC * p.mult;
-  let co = index % outC;
-  var rest = index / outC;
-  let ox = rest % p.outW;
-  rest /= p.outW;
-  let oy = rest % p.outH;
-  let n = rest / p.outH;
+  let at = nhwc(index, p.outH, p.outW, outC);
+  let n = at.x;
+  let oy = at.y;
+  let ox = at.z;
+  let co = at.w;
   let c = co / p.mult;
   var sum = 0.0;
   for (var ky = 0u; ky < p.KH; ky++) {

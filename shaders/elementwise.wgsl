@@ -15,10 +15,11 @@ struct Params { total: u32, channels: u32, _pad0: u32, _pad1: u32 }
 #endif
 
 //#include activation_fn
+//#include nhwc_index
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let index = gid.x + gid.y * groups.x * ${WG}u;
+  let index = flat_index(gid, groups);
   if (index >= p.total) { return; }
 #if ${AFFINE}
   let c = index % p.channels;

@@ -11,16 +11,17 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> output: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
+//#include nhwc_index
+
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let index = gid.x + gid.y * groups.x * ${WG}u;
+  let index = flat_index(gid, groups);
   if (index >= p.total) { return; }
-  let c = index % p.C;
-  var rest = index / p.C;
-  let ox = rest % p.outW;
-  rest /= p.outW;
-  let oy = rest % p.outH;
-  let n = rest / p.outH;
+  let at = nhwc(index, p.outH, p.outW, p.C);
+  let n = at.x;
+  let oy = at.y;
+  let ox = at.z;
+  let c = at.w;
 #if ${MAX}
   var acc = -3.402823e38;
 #else

@@ -1,29 +1,24 @@
-/** Errors raised for bad input; each names the file, layer or value at fault. */
+/** Errors raised for bad input; each message names the file, layer or value at fault. */
 
-export class ModelFormatError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelFormatError';
-  }
+/** Base of every error this library raises on purpose. */
+export class RlrpError extends Error {}
+
+/** A corrupt, truncated or non-Keras file, or weights that do not fit the architecture. */
+export class ModelFormatError extends RlrpError {
+  override name = 'ModelFormatError';
 }
 
-export class UnsupportedLayerError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UnsupportedLayerError';
-  }
+/** A layer, option or model structure the engine does not implement. */
+export class UnsupportedLayerError extends RlrpError {
+  override name = 'UnsupportedLayerError';
 }
 
-export class InputShapeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InputShapeError';
-  }
+/** An input (or a layer's input) of the wrong shape or with non-finite values. */
+export class InputShapeError extends RlrpError {
+  override name = 'InputShapeError';
 }
 
-export class GpuError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GpuError';
-  }
+/** No adapter, a lost device, a validation or out-of-memory error, a limit exceeded. */
+export class GpuError extends RlrpError {
+  override name = 'GpuError';
 }

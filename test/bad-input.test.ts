@@ -106,7 +106,7 @@ describe('the GPU', () => {
     const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
     Object.defineProperty(globalThis, 'navigator', { value: { gpu: { requestAdapter: async () => null } }, configurable: true });
     try {
-      await expect(acquireGpu()).rejects.toThrow(/no WebGPU adapter found/);
+      await expect(acquireGpu()).rejects.toThrow(/no WebGPU adapter found: navigator.gpu.requestAdapter\(\) returned null/);
     } finally {
       if (saved) Object.defineProperty(globalThis, 'navigator', saved);
       else delete (globalThis as { navigator?: unknown }).navigator;

@@ -68,7 +68,9 @@ export async function acquireGpu(options: GpuOptions = {}): Promise<Gpu> {
   const entry = await gpuEntryPoint();
   const adapter = await entry.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter) {
-    throw new GpuError('no WebGPU adapter found. On Linux without a GPU install a Vulkan driver such as Mesa lavapipe (Debian: apt-get install -t bookworm-backports mesa-vulkan-drivers); in a browser enable WebGPU');
+    throw new GpuError(nodeGpu
+      ? 'no WebGPU adapter found. On Linux without a GPU install a Vulkan driver such as Mesa lavapipe (Debian: apt-get install -t bookworm-backports mesa-vulkan-drivers)'
+      : 'no WebGPU adapter found: navigator.gpu.requestAdapter() returned null, so WebGPU is disabled or blocklisted for this GPU (in Chrome on Linux: chrome://flags/#enable-unsafe-webgpu and Vulkan)');
   }
   // Ask for the adapter's real limits, not WebGPU's defaults: big models need big bindings.
   const wanted = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupsPerDimension'] as const;

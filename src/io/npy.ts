@@ -1,3 +1,5 @@
+import { RlrpError } from '../errors.js';
+
 /**
  * NumPy .npy reader and writer (format versions 1.0-3.0), the CLI's interchange format.
  * Reads little-endian float32/float64/uint8/int32 arrays in C order and returns float32.
@@ -8,11 +10,8 @@ export interface NpyArray {
   data: Float32Array;
 }
 
-export class NpyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NpyError';
-  }
+export class NpyError extends RlrpError {
+  override name = 'NpyError';
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
