@@ -20,7 +20,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 import keras  # noqa: E402  (the backend must be chosen before the import)
 
 # Bump when the weights, inputs or logits this script writes change, to invalidate caches.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 BATCH = 2
 SIZE = 224
 
@@ -41,30 +41,53 @@ def fan_in(layer, kernel_shape):
 
 
 def randomize(model, rng, calib):
-    """He-normal kernels and small random biases keep ReLU activations O(1) through the depth
-    without BatchNormalization (VGG). Each BatchNormalization gets random gamma/beta and moving
-    statistics measured on `calib` at its input (in layer order, so after the layers before it
-    are set): the stored mean and variance are then realistic and activations stay O(1) through
-    ResNet's 16 residual additions, instead of growing or vanishing with depth."""
+    """He-normal kernels (variance 2/fan_in) keep ReLU activations on the input's scale through
+    VGG's depth, which has no BatchNormalization to rescale them. Each BatchNormalization gets
+    random gamma/beta and moving statistics close to those of `calib` at its input, as a trained
+    network's would be; arbitrary statistics would make ResNet's and MobileNet's activations
+    vanish or explode with depth. Logits come out in the hundreds for VGG and ResNet (their
+    caffe-preprocessed inputs span about +-128) and a few units for MobileNet (inputs in [-1, 1]):
+    finite, and not saturating the softmax into one-hot."""
+    bns = []
+    # The first kernel also divides by the input's RMS (~70 after caffe preprocessing), so that
+    # activations are O(1) from the first layer on.
+    first_kernel = True
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
-            feats = np.asarray(keras.Model(model.input, layer.input)(calib, training=False))
-            axes = tuple(range(feats.ndim - 1))
-            mean, var = feats.mean(axis=axes), feats.var(axis=axes)
-            c = mean.shape[0]
-            gamma = rng.uniform(0.5, 1.5, c)
-            beta = rng.normal(0.0, 0.2, c)
-            # Moving stats off from the batch's by a few percent, so they are not exact by construction.
-            layer.set_weights([w.astype("float32") for w in (gamma, beta, mean * rng.uniform(0.9, 1.1, c), var * rng.uniform(0.8, 1.2, c) + 1e-3)])
+            bns.append(layer)
         elif layer.weights:
             new = []
             for w in layer.weights:
                 shape = tuple(w.shape)
-                if len(shape) >= 2:  # kernel
-                    new.append(rng.normal(0.0, np.sqrt(2.0 / fan_in(layer, shape)), shape))
-                else:  # bias
-                    new.append(rng.normal(0.0, 0.05, shape))
-            layer.set_weights([w.astype("float32") for w in new])
+                # float32 draws: VGG has 140M weights, and float64 ones take seconds more.
+                z = rng.standard_normal(shape, dtype=np.float32)
+                new.append(z * np.float32(np.sqrt(2.0 / fan_in(layer, shape)) if len(shape) >= 2 else 0.05))  # kernel | bias
+            if first_kernel:
+                new[0] /= np.float32(np.sqrt(np.mean(np.square(calib))))
+                first_kernel = False
+            layer.set_weights(new)
+
+    # One eager forward pass sets every BatchNormalization from its input just before it runs
+    # (a sub-model per layer would cost a pass per layer).
+    def calibrating(layer, call):
+        def wrapped(inputs, *args, **kwargs):
+            feats = keras.ops.convert_to_numpy(inputs)
+            axes = tuple(range(feats.ndim - 1))
+            mean, var = feats.mean(axis=axes), feats.var(axis=axes)
+            c = mean.shape[0]
+            # Moving stats off from the batch's by a few percent, so they are not exact by construction.
+            stats = (rng.uniform(0.5, 1.5, c), rng.normal(0.0, 0.2, c), mean * rng.uniform(0.9, 1.1, c), var * rng.uniform(0.8, 1.2, c) + 1e-3)
+            layer.set_weights([w.astype("float32") for w in stats])
+            return call(inputs, *args, **kwargs)
+        return wrapped
+
+    if not bns:
+        return
+    for layer in bns:
+        layer.call = calibrating(layer, layer.call)
+    model(calib, training=False)
+    for layer in bns:
+        del layer.call
 
 
 def logits_model(model):
@@ -92,18 +115,24 @@ def files_ok(out, entry):
     return all(os.path.exists(os.path.join(out, f)) and os.path.getsize(os.path.join(out, f)) == size for f, size in entry["files"].items())
 
 
+def images(module, rng, n):
+    """Random "photos": 8x8 blocks of colour plus pixel noise in 0..255, then the model's own
+    preprocess_input (caffe BGR mean subtraction for VGG and ResNet, [-1, 1] for MobileNet)."""
+    blocks = rng.uniform(0, 255 * 0.7, (n, 8, 8, 3)).repeat(SIZE // 8, 1).repeat(SIZE // 8, 2)
+    raw = blocks + rng.uniform(0, 255 * 0.3, (n, SIZE, SIZE, 3))
+    return module.preprocess_input(raw.astype("float32"))
+
+
 def make(name, out):
     ctor, module, seed = ARCHS[name]
     t0 = time.time()
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
     model = ctor(weights=None, include_top=True, input_shape=(SIZE, SIZE, 3), classes=1000)
-    # Random "photos": smooth blobs plus pixel noise in 0..255, then the model's own preprocess_input
-    # (caffe BGR mean subtraction for VGG/ResNet, [-1, 1] for MobileNet).
-    raw = rng.uniform(0, 255, (BATCH, 8, 8, 3)).repeat(SIZE // 8, 1).repeat(SIZE // 8, 2) * 0.7 + rng.uniform(0, 255 * 0.3, (BATCH, SIZE, SIZE, 3))
-    x = module.preprocess_input(raw.astype("float32"))
-    calib = module.preprocess_input(rng.uniform(0, 255, (4, SIZE, SIZE, 3)).astype("float32"))
-    randomize(model, rng, calib)
+    x = images(module, rng, BATCH)
+    # Calibration images from the same distribution as the inputs, so that BatchNormalization's
+    # statistics fit them (white noise has far less local contrast than these).
+    randomize(model, rng, images(module, rng, 4))
     t1 = time.time()
 
     h5, xin, lg = f"{name}.h5", f"{name}.inputs.npy", f"{name}.logits.npy"
@@ -119,7 +148,7 @@ def make(name, out):
     t2 = time.time()
     files = {f: os.path.getsize(os.path.join(out, f)) for f in (h5, xin, lg)}
     print(f"{name}: {model.count_params():,} params, logits range [{logits.min():.3g}, {logits.max():.3g}], "
-          f"top-1 {logits.argmax(1).tolist()}, build+init {t1 - t0:.1f}s, save+predict {t2 - t1:.1f}s", flush=True)
+          f"top-1 {logits.argmax(1).tolist()} (p {' '.join(f'{p:.3f}' for p in probs.max(1))}), build+init {t1 - t0:.1f}s, save+predict {t2 - t1:.1f}s", flush=True)
     return {
         "spec": spec_for(name), "file": h5, "inputs": xin, "logits": lg, "input_shape": list(x.shape),
         "logits_shape": list(logits.shape), "params": int(model.count_params()), "files": files,

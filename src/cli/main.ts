@@ -9,12 +9,13 @@ import { Model } from '../model.js';
 import { InputShapeError } from '../errors.js';
 
 const USAGE = `usage:
-  rlrp predict --model <file> --input <x.npy> [--config <arch.json>] [--top K] [--json]
+  rlrp predict --model <file> --input <x.npy> [--config <arch.json>] [--labels <names.json>] [--top K] [--json]
   rlrp inspect --model <file> [--config <arch.json>] [--json]
 
   --model   Keras model: legacy .h5, Keras 3 .keras, or a weights-only .h5 / .weights.h5 with --config
   --config  architecture JSON (model.to_json()) for weights-only files
   --input   float32 .npy, NHWC, batch first (a single sample without the batch axis is accepted)
+  --labels  class names: a JSON array, or an object with a "class_names" array
   --json    machine-readable output on stdout`;
 
 class UsageError extends Error {}
@@ -26,10 +27,18 @@ function softmax(row: Float32Array): number[] {
   return e.map((v) => v / sum);
 }
 
+async function classNames(path: string): Promise<string[]> {
+  const parsed: unknown = JSON.parse(await readFile(path, 'utf8').catch((e: Error) => { throw new UsageError(`could not read --labels '${path}': ${e.message}`); }));
+  const list = Array.isArray(parsed) ? parsed : (parsed as { class_names?: unknown }).class_names;
+  if (!Array.isArray(list)) throw new UsageError(`--labels '${path}' must hold a JSON array of class names or an object with "class_names"`);
+  return list.map(String);
+}
+
 async function predict(values: Record<string, string | boolean | undefined>): Promise<void> {
   if (typeof values.model !== 'string' || typeof values.input !== 'string') throw new UsageError('predict needs --model and --input');
   const top = values.top === undefined ? 5 : Number(values.top);
   if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top must be a positive integer, got '${String(values.top)}'`);
+  const names = typeof values.labels === 'string' ? await classNames(values.labels) : undefined;
   const model = await Model.load(values.model, { config: values.config as string | undefined });
   try {
     const array = parseNpy(await readFile(values.input).catch((e: Error) => { throw new InputShapeError(`could not read input '${values.input}': ${e.message}`); }));
@@ -39,13 +48,14 @@ async function predict(values: Record<string, string | boolean | undefined>): Pr
     const rows = Array.from({ length: batch }, (_, i) => logits.subarray(i * classes, (i + 1) * classes));
     const tops = rows.map((row) => {
       const probs = softmax(row);
-      return probs.map((p, c) => ({ class: c, score: p, logit: row[c] })).sort((a, b) => b.score - a.score).slice(0, Math.min(top, classes));
+      return probs.map((p, c) => ({ class: c, ...(names ? { name: names[c] ?? String(c) } : {}), score: p, logit: row[c] }))
+        .sort((a, b) => b.score - a.score).slice(0, Math.min(top, classes));
     });
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ logits: rows.map((r) => Array.from(r)), top: tops, adapter: model.info.adapter, model: model.info.name, input_shape: shape })}\n`);
     } else {
       console.log(`model ${model.info.name} (${model.keras.format}) on ${model.info.adapter}`);
-      tops.forEach((t, i) => console.log(`sample ${i}: ${t.map((e) => `class ${e.class} ${(e.score * 100).toFixed(2)}% (logit ${e.logit.toFixed(4)})`).join(', ')}`));
+      tops.forEach((t, i) => console.log(`sample ${i}: ${t.map((e) => `class ${e.class}${e.name ? ` '${e.name}'` : ''} ${(e.score * 100).toFixed(2)}% (logit ${e.logit.toFixed(4)})`).join(', ')}`));
     }
   } finally {
     model.destroy();
@@ -98,7 +108,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const { values } = parseArgs({
     args: rest,
-    options: { model: { type: 'string' }, input: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' }, top: { type: 'string' } },
+    options: { model: { type: 'string' }, input: { type: 'string' }, config: { type: 'string' }, labels: { type: 'string' }, json: { type: 'boolean' }, top: { type: 'string' } },
     strict: true,
   });
   if (command === 'predict') await predict(values);
