@@ -24,8 +24,8 @@ export interface GpuOptions {
 
 let nodeGpu: Promise<GPU> | undefined;
 
-async function gpuEntryPoint(): Promise<GPU> {
-  if (typeof navigator !== 'undefined' && (navigator as Navigator & { gpu?: GPU }).gpu) return navigator.gpu;
+async function gpuEntryPoint(): Promise<{ entry: GPU; host: 'browser' | 'node' }> {
+  if (typeof navigator !== 'undefined' && (navigator as Navigator & { gpu?: GPU }).gpu) return { entry: navigator.gpu, host: 'browser' };
   const isNode = typeof process !== 'undefined' && !!process.versions?.node;
   if (!isNode) throw new GpuError('WebGPU is not available in this browser (navigator.gpu is missing); use a recent Chrome or enable WebGPU');
   nodeGpu ??= (async () => {
@@ -39,7 +39,7 @@ async function gpuEntryPoint(): Promise<GPU> {
     for (const [key, value] of Object.entries(dawn.globals)) if (!(key in globalThis)) Object.assign(globalThis, { [key]: value });
     return dawn.create([]);
   })();
-  return nodeGpu;
+  return { entry: await nodeGpu, host: 'node' };
 }
 
 function describe(info: GPUAdapterInfo | undefined): string {
@@ -65,10 +65,10 @@ export async function acquireGpu(options: GpuOptions = {}): Promise<Gpu> {
     watchLoss(gpu);
     return gpu;
   }
-  const entry = await gpuEntryPoint();
+  const { entry, host } = await gpuEntryPoint();
   const adapter = await entry.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter) {
-    throw new GpuError(nodeGpu
+    throw new GpuError(host === 'node'
       ? 'no WebGPU adapter found. On Linux without a GPU install a Vulkan driver such as Mesa lavapipe (Debian: apt-get install -t bookworm-backports mesa-vulkan-drivers)'
       : 'no WebGPU adapter found: navigator.gpu.requestAdapter() returned null, so WebGPU is disabled or blocklisted for this GPU (in Chrome on Linux: chrome://flags/#enable-unsafe-webgpu and Vulkan)');
   }
