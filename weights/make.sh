@@ -32,12 +32,13 @@ if [ ! -f "$data_dir/t10k-labels-idx1-ubyte.gz" ]; then
 fi
 
 # 2. Python environment (own venv so it does not clash with other tooling in .cache/).
+export KERAS_BACKEND=torch   # also needed for the import check: keras's default backend is tensorflow
 if ! "$venv/bin/python" -c 'import keras, torch, h5py, numpy' 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install keras torch h5py numpy
+  # Pinned to the versions that made the shipped files (see weights/README.md).
+  "$venv/bin/pip" install keras==3.15.1 torch==2.13.0 h5py==3.16.0 numpy==2.4.6
 fi
 
-export KERAS_BACKEND=torch
 cd "$root"
 
 # 3. Train (only when needed) and write the reference data, then check it.
