@@ -1,14 +1,16 @@
-// Copies a NHWC tensor into a region of a larger one: channel slice (Concatenate) or
-// spatial offset with zero border (ZeroPadding2D). One thread per output value.
+// Copies an H x W x C region between NHWC tensors of different sizes, each with its own
+// spatial and channel offset; source cells outside the source read as 0. Forward: a
+// Concatenate slice or ZeroPadding2D. Relevance: the reverse (slice out, crop), accumulated.
 
 struct Params {
-  total: u32, inH: u32, inW: u32, inC: u32,
-  outH: u32, outW: u32, outC: u32, top: u32,
-  left: u32, channelOffset: u32, _pad0: u32, _pad1: u32,
+  total: u32, H: u32, W: u32, C: u32,
+  srcH: u32, srcW: u32, srcC: u32, srcChannel: u32,
+  dstH: u32, dstW: u32, dstC: u32, dstChannel: u32,
+  srcTop: i32, srcLeft: i32, dstTop: u32, dstLeft: u32,
 }
 
-@group(0) @binding(0) var<storage, read> input: array<f32>;
-@group(0) @binding(1) var<storage, read_write> output: array<f32>;
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
 //#include nhwc_index
@@ -17,17 +19,17 @@ struct Params {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let index = flat_index(gid, groups);
   if (index >= p.total) { return; }
-  // index runs over the output region this dispatch owns: outH x outW x inC per sample.
-  let at = nhwc(index, p.outH, p.outW, p.inC);
-  let n = at.x;
-  let y = at.y;
-  let x = at.z;
-  let c = at.w;
-  let iy = y - p.top;
-  let ix = x - p.left;
+  let at = nhwc(index, p.H, p.W, p.C);
+  let sy = i32(at.y) + p.srcTop;
+  let sx = i32(at.z) + p.srcLeft;
   var v = 0.0;
-  if (iy < p.inH && ix < p.inW) {
-    v = input[((n * p.inH + iy) * p.inW + ix) * p.inC + c];
+  if (sy >= 0 && sx >= 0 && u32(sy) < p.srcH && u32(sx) < p.srcW) {
+    v = src[((at.x * p.srcH + u32(sy)) * p.srcW + u32(sx)) * p.srcC + p.srcChannel + at.w];
   }
-  output[((n * p.outH + y) * p.outW + x) * p.outC + p.channelOffset + c] = v;
+  let d = ((at.x * p.dstH + at.y + p.dstTop) * p.dstW + at.z + p.dstLeft) * p.dstC + p.dstChannel + at.w;
+#if ${ACCUMULATE}
+  dst[d] += v;
+#else
+  dst[d] = v;
+#endif
 }

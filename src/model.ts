@@ -5,7 +5,9 @@ import { sizeOf } from './graph/ir.js';
 import { readKerasModel, type KerasModel } from './keras/load.js';
 import type { ByteSource } from './keras/source.js';
 import { acquireGpu, checked, type Gpu, type GpuOptions } from './gpu/device.js';
-import { GpuResources } from './gpu/resources.js';
+import { GpuResources, type TensorRef } from './gpu/resources.js';
+import { RelevancePlan } from './explain/relevance-plan.js';
+import { ruleFor, type Method, type MethodOptions } from './rules/index.js';
 import { ForwardPlan, maxMicroBatch, uploadWeights, type UploadedWeights } from './engine/forward.js';
 
 export interface LoadOptions extends GraphLoadOptions, GpuOptions {
@@ -31,9 +33,36 @@ export interface ModelInfo {
   outputSoftmax: boolean;
 }
 
+export interface ExplainOptions extends MethodOptions {
+  method?: Method;
+  /** Class to explain: one for all samples, one per sample, or the predicted class (default). */
+  target?: number | number[];
+  /** Input shape [batch, ...], checked against the model when given. */
+  shape?: Shape;
+}
+
+export interface LayerRelevance {
+  /** Keras layer name. */
+  name: string;
+  /** Per-sample sum of |R| and sum of R at the layer's output. */
+  l1: number[];
+  sum: number[];
+}
+
+export interface Explanation {
+  method: string;
+  /** Relevance with the input's shape, batch first (NHWC). */
+  relevance: Float32Array;
+  logits: Float32Array;
+  targets: number[];
+  batch: number;
+  layers: LayerRelevance[];
+}
+
 /** A Keras model on the GPU: weights uploaded once, forward plans compiled per micro-batch size. */
 export class Model {
   private plans = new Map<string, ForwardPlan>();
+  private relevancePlans = new Map<string, RelevancePlan>();
   private destroyed = false;
 
   private constructor(
@@ -134,41 +163,109 @@ export class Model {
     const micro = Math.min(batch, maxMicroBatch(this.gpu, this.graph));
     const retain = [...new Set(outputs)].sort((a, b) => a - b);
     const plan = await this.plan(micro, retain);
+    return this.execute(input, batch, micro, {
+      input: plan.tensors.get(this.graph.input)!,
+      encode: (encoder) => plan.encode(encoder),
+      outputs: outputs.map((id) => ({ ref: plan.tensors.get(id)!, bytesPerSample: sizeOf(this.graph.nodes[id].shape) * 4 })),
+    });
+  }
+
+  /**
+   * Runs a compiled plan over a batch in micro-batches, all in one command encoder and one
+   * submission, and reads the requested outputs back once at the end.
+   */
+  private async execute(input: Float32Array, batch: number, micro: number, plan: {
+    input: TensorRef;
+    encode(encoder: GPUCommandEncoder): void;
+    outputs: { ref: TensorRef; bytesPerSample: number }[];
+    /** Per-chunk uploads recorded before the plan (start sample, rows). */
+    beforeChunk?(encoder: GPUCommandEncoder, start: number, rows: number): void;
+  }): Promise<Float32Array[]> {
     const { device } = this.gpu;
-    const inputRef = plan.tensors.get(this.graph.input)!;
     const perIn = sizeOf(this.info.inputShape) * 4;
-    const perOut = outputs.map((id) => sizeOf(this.graph.nodes[id].shape) * 4);
-    return checked(this.gpu, 'running the forward pass', async () => {
+    return checked(this.gpu, 'running the model', async () => {
       const res = new GpuResources(this.gpu);
       try {
         const staging = res.buffer(batch * perIn, GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, 'input batch');
         device.queue.writeBuffer(staging, 0, input.buffer, input.byteOffset, input.byteLength);
-        const readbacks = perOut.map((bytes, i) => res.buffer(batch * bytes, GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ, `output ${i}`));
-        const encoder = device.createCommandEncoder({ label: 'forward' });
+        const readbacks = plan.outputs.map((o, i) => res.buffer(batch * o.bytesPerSample, GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ, `output ${i}`));
+        const encoder = device.createCommandEncoder({ label: 'model' });
         for (let start = 0; start < batch; start += micro) {
           const rows = Math.min(micro, batch - start);
-          encoder.copyBufferToBuffer(staging, start * perIn, inputRef.buffer, inputRef.offset, rows * perIn);
+          encoder.copyBufferToBuffer(staging, start * perIn, plan.input.buffer, plan.input.offset, rows * perIn);
+          plan.beforeChunk?.(encoder, start, rows);
           plan.encode(encoder);
-          outputs.forEach((id, i) => {
-            const ref = plan.tensors.get(id)!;
-            encoder.copyBufferToBuffer(ref.buffer, ref.offset, readbacks[i], start * perOut[i], rows * perOut[i]);
-          });
+          plan.outputs.forEach((o, i) => encoder.copyBufferToBuffer(o.ref.buffer, o.ref.offset, readbacks[i], start * o.bytesPerSample, rows * o.bytesPerSample));
         }
         device.queue.submit([encoder.finish()]);
         await Promise.all(readbacks.map((b) => b.mapAsync(GPUMapMode.READ)));
-        return readbacks.map((b, i) => new Float32Array(b.getMappedRange().slice(0, batch * perOut[i])));
+        return readbacks.map((b, i) => new Float32Array(b.getMappedRange().slice(0, batch * plan.outputs[i].bytesPerSample)));
       } finally {
         res.destroy();
       }
     });
   }
 
+  /**
+   * Explains a batch: the input-shaped relevance of each sample's target class (default: the
+   * predicted class), the logits, and each Keras layer's per-sample relevance L1 norm and sum.
+   */
+  async explain(input: Float32Array, options: ExplainOptions = {}): Promise<Explanation> {
+    this.assertAlive();
+    const method = options.method ?? 'rlrp';
+    const rule = ruleFor(method, options);
+    const batch = this.checkInput(input, options.shape);
+    const classes = sizeOf(this.info.outputShape);
+    const requested = options.target === undefined ? new Array<number>(batch).fill(-1) : Array.isArray(options.target) ? options.target : new Array<number>(batch).fill(options.target);
+    if (requested.length !== batch) throw new InputShapeError(`${requested.length} targets for a batch of ${batch}`);
+    requested.forEach((t, i) => {
+      if (t !== -1 && !(Number.isInteger(t) && t >= 0 && t < classes)) throw new InputShapeError(`target ${t} of sample ${i} is not a class index in [0, ${classes})`);
+    });
+    const micro = Math.min(batch, maxMicroBatch(this.gpu, this.graph));
+    const key = `${rule.name}:${micro}`;
+    let plan = this.relevancePlans.get(key);
+    if (!plan) {
+      for (const p of this.relevancePlans.values()) p.destroy();
+      this.relevancePlans.clear();
+      plan = await checked(this.gpu, 'compiling the relevance pass', () => RelevancePlan.compile(this.gpu, this.graph, this.weights, micro, rule));
+      this.relevancePlans.set(key, plan);
+    }
+    const compiled = plan;
+    const nodes = this.graph.nodes.length;
+    const targetsRes = new GpuResources(this.gpu);
+    try {
+      // Targets go through a buffer copied per chunk inside the encoder: a queue write would land before every chunk.
+      const targets = targetsRes.constants(Int32Array.from(requested), 'requested targets', GPUBufferUsage.COPY_SRC);
+      const [logits, relevance, stats, chosen] = await this.execute(input, batch, micro, {
+        input: compiled.forward.tensors.get(this.graph.input)!,
+        beforeChunk: (encoder, start, rows) => encoder.copyBufferToBuffer(targets, start * 4, compiled.targets, 0, rows * 4),
+        encode: (encoder) => compiled.encode(encoder),
+        outputs: [
+          { ref: compiled.forward.tensors.get(this.graph.output)!, bytesPerSample: classes * 4 },
+          { ref: compiled.relevance.get(this.graph.input)!, bytesPerSample: sizeOf(this.info.inputShape) * 4 },
+          { ref: { buffer: compiled.stats.buffer, offset: 0, size: compiled.stats.buffer.size }, bytesPerSample: compiled.stats.bytesPerSample },
+          { ref: { buffer: compiled.targets, offset: 0, size: micro * 4 }, bytesPerSample: 4 },
+        ],
+      });
+      const slots = compiled.stats.slots;
+      const layers = [...this.graph.layerOutputs].filter(([, id]) => id < nodes).map(([name, id]) => ({
+        name,
+        l1: Array.from({ length: batch }, (_, n) => stats[(n * slots + id) * 2]),
+        sum: Array.from({ length: batch }, (_, n) => stats[(n * slots + id) * 2 + 1]),
+      }));
+      return { method: rule.name, relevance, logits, targets: Array.from(new Int32Array(chosen.buffer)), batch, layers };
+    } finally {
+      targetsRes.destroy();
+    }
+  }
+
   /** Releases the model's GPU memory; the device itself is destroyed only if we created it and no one else holds it. */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const plan of this.plans.values()) plan.destroy();
+    for (const plan of [...this.plans.values(), ...this.relevancePlans.values()]) plan.destroy();
     this.plans.clear();
+    this.relevancePlans.clear();
     this.weightResources.destroy();
   }
 }

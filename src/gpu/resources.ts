@@ -60,10 +60,11 @@ export class GpuResources {
     return this.track(this.device.createBuffer({ size: Math.max(16, Math.ceil(size / 16) * 16), usage, label }));
   }
 
-  /** A read-only storage buffer holding `data` (weights, per-channel constants). */
-  constants(data: Float32Array, label: string): GPUBuffer {
-    const buffer = this.track(this.device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label, mappedAtCreation: true }));
-    new Float32Array(buffer.getMappedRange()).set(data);
+  /** A storage buffer holding `data` (weights, per-channel constants, per-sample targets). */
+  constants(data: Float32Array | Int32Array, label: string, extraUsage: GPUBufferUsageFlags = 0): GPUBuffer {
+    const buffer = this.track(this.device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | extraUsage, label, mappedAtCreation: true }));
+    // Bytes, not values: an Int32Array's bits must arrive unchanged.
+    new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     buffer.unmap();
     return buffer;
   }

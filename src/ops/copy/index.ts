@@ -1,35 +1,54 @@
 import type { ConcatNode, PadNode } from '../../graph/ir.js';
-import type { Dispatch } from '../../gpu/resources.js';
+import type { Dispatch, GpuResources, TensorRef } from '../../gpu/resources.js';
 import { spatial, WG, type ForwardOp } from '../types.js';
+
+/** An H x W x C region copy between two NHWC tensors (see shaders/copy_region.wgsl). */
+export interface RegionCopy {
+  region: [number, number, number];
+  src: { shape: [number, number, number]; channel: number; top: number; left: number };
+  dst: { shape: [number, number, number]; channel: number; top: number; left: number };
+  accumulate: boolean;
+}
+
+export async function copyRegion(res: GpuResources, label: string, batch: number, copy: RegionCopy, src: TensorRef, dst: TensorRef): Promise<Dispatch> {
+  const [h, w, c] = copy.region;
+  const total = batch * h * w * c;
+  const pipeline = await res.pipeline('copy_region', { WG, ACCUMULATE: copy.accumulate });
+  // srcTop/srcLeft are signed: a negative offset reads the zero border (padding).
+  const signed = (v: number) => (v < 0 ? v + 2 ** 32 : v);
+  const params = res.uniform([
+    total, h, w, c, ...copy.src.shape, copy.src.channel, ...copy.dst.shape, copy.dst.channel,
+    signed(copy.src.top), signed(copy.src.left), copy.dst.top, copy.dst.left,
+  ], `${label} params`);
+  return { label, pipeline, workgroups: res.grid(total, WG), bindGroup: res.bindGroup(pipeline, [src, dst, params], label) };
+}
 
 /** Concatenate: each input is copied into its channel slice of the output. */
 export const concatOp: ForwardOp<ConcatNode> = {
   fusesActivation: false,
   async record({ res, node, inputs, inputShapes, output, batch }) {
-    const [h, w, outC] = spatial(node.shape);
-    const pipeline = await res.pipeline('copy_region', { WG });
+    const out = spatial(node.shape);
     const dispatches: Dispatch[] = [];
-    let offset = 0;
+    let channel = 0;
     for (let k = 0; k < inputs.length; k++) {
-      const inC = spatial(inputShapes[k])[2];
-      const total = batch * h * w * inC;
-      const params = res.uniform([total, h, w, inC, h, w, outC, 0, 0, offset], `${node.kerasName} params`);
-      dispatches.push({ label: node.kerasName, pipeline, workgroups: res.grid(total, WG), bindGroup: res.bindGroup(pipeline, [inputs[k], output, params], node.kerasName) });
-      offset += inC;
+      const shape = spatial(inputShapes[k]);
+      dispatches.push(await copyRegion(res, node.kerasName, batch, {
+        region: shape, src: { shape, channel: 0, top: 0, left: 0 }, dst: { shape: out, channel, top: 0, left: 0 }, accumulate: false,
+      }, inputs[k], output));
+      channel += shape[2];
     }
     return dispatches;
   },
 };
 
-/** ZeroPadding2D: the input lands at (top, left) of a zeroed output. */
+/** ZeroPadding2D: the output is a region read from the input shifted by (top, left); outside reads 0. */
 export const padOp: ForwardOp<PadNode> = {
   fusesActivation: false,
   async record({ res, node, inputs, inputShapes, output, batch }) {
-    const [inH, inW, c] = spatial(inputShapes[0]);
-    const [outH, outW] = spatial(node.shape);
-    const total = batch * outH * outW * c;
-    const pipeline = await res.pipeline('copy_region', { WG });
-    const params = res.uniform([total, inH, inW, c, outH, outW, c, node.pads[0], node.pads[2], 0], `${node.kerasName} params`);
-    return [{ label: node.kerasName, pipeline, workgroups: res.grid(total, WG), bindGroup: res.bindGroup(pipeline, [inputs[0], output, params], node.kerasName) }];
+    const out = spatial(node.shape);
+    return [await copyRegion(res, node.kerasName, batch, {
+      region: out, src: { shape: spatial(inputShapes[0]), channel: 0, top: -node.pads[0], left: -node.pads[2] },
+      dst: { shape: out, channel: 0, top: 0, left: 0 }, accumulate: false,
+    }, inputs[0], output)];
   },
 };

@@ -13,6 +13,16 @@ async function elementwise(res: GpuResources, label: string, mode: Mode, activat
   return { label, pipeline, workgroups: res.grid(total, WG), bindGroup: res.bindGroup(pipeline, [input, output, params, ...extra], label) };
 }
 
+/** dst = act(src) over `total` values. */
+export function applyActivation(res: GpuResources, label: string, total: number, activation: Activation, src: TensorRef, dst: TensorRef): Promise<Dispatch> {
+  return elementwise(res, label, 'activation', activation, total, 1, [src, dst]);
+}
+
+/** dst += src over `total` values (relevance passing through a layer unchanged). */
+export function accumulateInto(res: GpuResources, label: string, total: number, src: TensorRef, dst: TensorRef): Promise<Dispatch> {
+  return elementwise(res, label, 'accumulate', { kind: 'linear' }, total, 1, [src, dst]);
+}
+
 export const activationOp: ForwardOp<ActivationNode> = {
   fusesActivation: false,
   async record({ res, node, inputs, output, batch }) {

@@ -1,0 +1,38 @@
+// Winner of each max-pooling window: the flat input index of the first maximum in row-major
+// window order (padded cells never win). R-LRP routes a window's relevance to it.
+
+struct Params {
+  total: u32, inH: u32, inW: u32, C: u32,
+  outH: u32, outW: u32, KH: u32, KW: u32,
+  strideH: u32, strideW: u32, padTop: u32, padLeft: u32,
+}
+
+@group(0) @binding(0) var<storage, read> input: array<f32>;
+@group(0) @binding(1) var<storage, read_write> winner: array<u32>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+//#include nhwc_index
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let index = flat_index(gid, groups);
+  if (index >= p.total) { return; }
+  let at = nhwc(index, p.outH, p.outW, p.C);
+  var best = 0xffffffffu;
+  var bestValue = 0.0;
+  for (var ky = 0u; ky < p.KH; ky++) {
+    let iy = at.y * p.strideH + ky - p.padTop;
+    if (iy >= p.inH) { continue; }
+    for (var kx = 0u; kx < p.KW; kx++) {
+      let ix = at.z * p.strideW + kx - p.padLeft;
+      if (ix >= p.inW) { continue; }
+      let i = ((at.x * p.inH + iy) * p.inW + ix) * p.C + at.w;
+      // Strictly greater: ties keep the first maximum.
+      if (best == 0xffffffffu || input[i] > bestValue) {
+        best = i;
+        bestValue = input[i];
+      }
+    }
+  }
+  winner[index] = best;
+}

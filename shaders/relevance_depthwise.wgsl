@@ -1,0 +1,50 @@
+// Relevance message of DepthwiseConv2D: out[i] = a[i] * sum over the outputs c*MULT+m that
+// read input channel c of w'*R (w' as in relevance_conv2d.wgsl).
+
+struct Params {
+  total: u32, inH: u32, inW: u32, inC: u32,
+  outH: u32, outW: u32, KH: u32, KW: u32,
+  strideH: u32, strideW: u32, dilH: u32, dilW: u32,
+  padTop: u32, padLeft: u32, mult: u32, _pad0: u32,
+}
+
+@group(0) @binding(0) var<storage, read> rel: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> act: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+//#include nhwc_index
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let index = flat_index(gid, groups);
+  if (index >= p.total) { return; }
+  let at = nhwc(index, p.inH, p.inW, p.inC);
+  let a = act[index];
+  let outC = p.inC * p.mult;
+  var acc = 0.0;
+  for (var ky = 0u; ky < p.KH; ky++) {
+    let ty = at.y + p.padTop - ky * p.dilH;
+    if (ty >= 0x80000000u || ty % p.strideH != 0u) { continue; }
+    let oy = ty / p.strideH;
+    if (oy >= p.outH) { continue; }
+    for (var kx = 0u; kx < p.KW; kx++) {
+      let tx = at.z + p.padLeft - kx * p.dilW;
+      if (tx >= 0x80000000u || tx % p.strideW != 0u) { continue; }
+      let ox = tx / p.strideW;
+      if (ox >= p.outW) { continue; }
+      let r = ((at.x * p.outH + oy) * p.outW + ox) * outC + at.w * p.mult;
+      let w = (ky * p.KW + kx) * outC + at.w * p.mult;
+      for (var m = 0u; m < p.mult; m++) {
+#if ${PLUS}
+        let wc = select(min(weight[w + m], 0.0), max(weight[w + m], 0.0), a >= 0.0);
+#else
+        let wc = weight[w + m];
+#endif
+        acc = fma(rel[r + m], wc, acc);
+      }
+    }
+  }
+  out[index] = a * acc;
+}

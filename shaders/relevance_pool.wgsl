@@ -1,0 +1,52 @@
+// Relevance message of pooling, gathered per input value: out[i] = a[i] * sum over the windows
+// covering i of R[o] * w, with w = 1 if i won window o (MAX) or 1/(real cells of o) (average).
+
+struct Params {
+  total: u32, inH: u32, inW: u32, C: u32,
+  outH: u32, outW: u32, KH: u32, KW: u32,
+  strideH: u32, strideW: u32, padTop: u32, padLeft: u32,
+}
+
+@group(0) @binding(0) var<storage, read> rel: array<f32>;
+@group(0) @binding(1) var<storage, read> act: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+#if ${MAX}
+@group(0) @binding(4) var<storage, read> winner: array<u32>;
+#endif
+
+//#include nhwc_index
+
+// Windows start at o*stride - pad; those covering position i satisfy o*stride - pad <= i < o*stride - pad + K.
+fn firstWindow(i: u32, pad: u32, k: u32, stride: u32) -> u32 {
+  let hi = i + pad;
+  return select(0u, (hi - k + 1u + stride - 1u) / stride, hi + 1u > k);
+}
+
+// Cells of window o (start o*stride - pad, length k) inside [0, n).
+fn realCells(o: u32, pad: u32, k: u32, stride: u32, n: u32) -> u32 {
+  let start = i32(o * stride) - i32(pad);
+  return u32(min(start + i32(k), i32(n)) - max(start, 0));
+}
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let index = flat_index(gid, groups);
+  if (index >= p.total) { return; }
+  let at = nhwc(index, p.inH, p.inW, p.C);
+  var acc = 0.0;
+  let oyLast = min((at.y + p.padTop) / p.strideH, p.outH - 1u);
+  let oxLast = min((at.z + p.padLeft) / p.strideW, p.outW - 1u);
+  for (var oy = firstWindow(at.y, p.padTop, p.KH, p.strideH); oy <= oyLast; oy++) {
+    for (var ox = firstWindow(at.z, p.padLeft, p.KW, p.strideW); ox <= oxLast; ox++) {
+      let o = ((at.x * p.outH + oy) * p.outW + ox) * p.C + at.w;
+#if ${MAX}
+      if (winner[o] == index) { acc += rel[o]; }
+#else
+      let cells = realCells(oy, p.padTop, p.KH, p.strideH, p.inH) * realCells(ox, p.padLeft, p.KW, p.strideW, p.inW);
+      acc += rel[o] / f32(cells);
+#endif
+    }
+  }
+  out[index] = act[index] * acc;
+}

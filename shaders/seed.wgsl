@@ -1,0 +1,27 @@
+// Seeds the relevance pass: R = one-hot of the target class on the logits, per sample.
+// A target of -1 means the predicted class (first maximum), chosen here so that no read-back
+// is needed between the forward and the relevance pass. The chosen classes are written back.
+
+struct Params { batch: u32, classes: u32, _pad0: u32, _pad1: u32 }
+
+@group(0) @binding(0) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read_write> targets: array<i32>;
+@group(0) @binding(2) var<storage, read_write> seed: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let n = gid.x;
+  if (n >= p.batch) { return; }
+  var t = targets[n];
+  if (t < 0) {
+    t = 0;
+    for (var c = 1u; c < p.classes; c++) {
+      if (logits[n * p.classes + c] > logits[n * p.classes + u32(t)]) { t = i32(c); }
+    }
+    targets[n] = t;
+  }
+  for (var c = 0u; c < p.classes; c++) {
+    seed[n * p.classes + c] = select(0.0, 1.0, u32(t) == c);
+  }
+}

@@ -1,0 +1,98 @@
+import type { Graph } from '../graph/ir.js';
+import { sizeOf } from '../graph/ir.js';
+import type { Gpu } from '../gpu/device.js';
+import { GpuResources, type Dispatch, type TensorRef } from '../gpu/resources.js';
+import { ForwardPlan, type UploadedWeights } from '../engine/forward.js';
+import type { RelevanceContext, RelevanceRule } from '../rules/types.js';
+import { l1Norm, StatsBuffer } from './stats.js';
+
+/**
+ * A forward pass that keeps every activation, plus the relevance pass of one rule, compiled for
+ * a fixed micro-batch. The scheduler walks the graph backwards: once every consumer of a node
+ * has sent its share, the node's relevance is complete; its per-sample L1 norm and sum are
+ * recorded (the rule's rescale and the per-layer report use them) and the rule sends it on.
+ */
+export class RelevancePlan {
+  private constructor(
+    readonly forward: ForwardPlan,
+    private readonly res: GpuResources,
+    private readonly dispatches: Dispatch[],
+    private readonly relevanceBuffers: GPUBuffer[],
+    readonly relevance: Map<number, TensorRef>,
+    readonly stats: StatsBuffer,
+    readonly seedPipeline: { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup },
+    readonly targets: GPUBuffer,
+  ) {}
+
+  static async compile(gpu: Gpu, graph: Graph, weights: UploadedWeights, batch: number, rule: RelevanceRule): Promise<RelevancePlan> {
+    const forward = await ForwardPlan.compile(gpu, graph, weights, batch, new Set(graph.nodes.map((n) => n.id)));
+    const res = new GpuResources(gpu);
+    try {
+      const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+      // One relevance buffer per stored tensor; a reshape shares its input's.
+      const relevance = new Map<number, TensorRef>();
+      const buffers: GPUBuffer[] = [];
+      for (const node of graph.nodes) {
+        const bytes = batch * sizeOf(node.shape) * 4;
+        if (node.op === 'reshape') {
+          relevance.set(node.id, { ...relevance.get(node.inputs[0])!, size: bytes });
+        } else {
+          const buffer = res.buffer(bytes, usage, `relevance of ${node.kerasName}`);
+          buffers.push(buffer);
+          relevance.set(node.id, { buffer, offset: 0, size: bytes });
+        }
+      }
+      const largest = Math.max(...graph.nodes.map((n) => sizeOf(n.shape))) * batch * 4;
+      const scratch = Array.from({ length: rule.scratchCount(graph) }, (_, k) => res.buffer(largest, usage, `relevance scratch ${k}`));
+      const stats = new StatsBuffer(res, graph.nodes.length + 1, batch);
+      const ctx: RelevanceContext = {
+        res, graph, batch, weights, stats,
+        statSlot: (id) => id,
+        scratchSlot: graph.nodes.length,
+        activation: (id) => forward.tensors.get(id)!,
+        relevance: (id) => relevance.get(id)!,
+        scratch: (k, id) => ({ buffer: scratch[k], offset: 0, size: batch * sizeOf(graph.nodes[id].shape) * 4 }),
+      };
+      const dispatches: Dispatch[] = [];
+      for (const node of [...graph.nodes].reverse()) {
+        dispatches.push(await l1Norm(res, stats, node.id, relevance.get(node.id)!, sizeOf(node.shape), false, node.kerasName));
+        dispatches.push(...(await rule.record(ctx, node)));
+      }
+      const classes = sizeOf(graph.nodes[graph.output].shape);
+      const targets = res.buffer(batch * 4, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, 'targets');
+      const pipeline = await res.pipeline('seed', {});
+      const seedParams = res.uniform([batch, classes], 'seed params');
+      const bindGroup = res.bindGroup(pipeline, [forward.tensors.get(graph.output)!, targets, relevance.get(graph.output)!, seedParams], 'seed');
+      return new RelevancePlan(forward, res, dispatches, buffers, relevance, stats, { pipeline, bindGroup }, targets);
+    } catch (e) {
+      res.destroy();
+      forward.destroy();
+      throw e;
+    }
+  }
+
+  /**
+   * Records the forward pass, the seed (targets must already be in `targets`: a class index,
+   * or -1 for the predicted class) and the relevance pass into `encoder`.
+   */
+  encode(encoder: GPUCommandEncoder): void {
+    this.forward.encode(encoder);
+    for (const buffer of this.relevanceBuffers) encoder.clearBuffer(buffer);
+    encoder.clearBuffer(this.stats.buffer);
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(this.seedPipeline.pipeline);
+    pass.setBindGroup(0, this.seedPipeline.bindGroup);
+    pass.dispatchWorkgroups(Math.ceil(this.stats.batch / 64));
+    for (const d of this.dispatches) {
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(...d.workgroups);
+    }
+    pass.end();
+  }
+
+  destroy(): void {
+    this.res.destroy();
+    this.forward.destroy();
+  }
+}

@@ -1,0 +1,99 @@
+import type { Graph, GraphNode } from '../graph/ir.js';
+import { sizeOf } from '../graph/ir.js';
+import type { Dispatch, TensorRef } from '../gpu/resources.js';
+import { convMessage } from '../ops/conv2d/relevance.js';
+import type { ConvWeights } from '../ops/conv2d/index.js';
+import { depthwiseMessage } from '../ops/depthwise/relevance.js';
+import type { DepthwiseWeights } from '../ops/depthwise/index.js';
+import { applyActivation, type AffineWeights } from '../ops/elementwise/index.js';
+import { addSplitMessage, affineMessage, positiveSum } from '../ops/elementwise/relevance.js';
+import { poolMessage } from '../ops/pool/relevance.js';
+import { l1Norm, relativeRescale } from '../explain/stats.js';
+import { routeRelevance } from './routing.js';
+import type { RelevanceContext, RelevanceRule } from './types.js';
+
+/**
+ * R-LRP as defined in the project's spec (../shared/docs/rlrp-spec.md), reconstructed from the
+ * paper's abstract, and this project's variant R-LRP+ (`plus`). Every layer's message is
+ * division-free; the only division is the relative rescale by a whole layer's L1 norm:
+ *   linear layers   R_in = a * (W^T R_out), then R_in *= |R_out|_1 / |R_in|_1
+ *   max pooling     the window's first maximum gets a * R_out, then the same rescale
+ *   Add             R_k = u_k * R_out (or the ratio split), then one joint rescale
+ * This module is the only place that knows these formulas; another published definition can
+ * replace it without touching the scheduler.
+ */
+export interface RlrpOptions {
+  /** R-LRP+: positive contributions only (a+ W+ + a- W-), still without per-neuron division. */
+  plus: boolean;
+  /** Add split: 'product' R_k = u_k * R (default) or 'ratio' R_k = (u_k / y) * R. */
+  skip: 'product' | 'ratio';
+}
+
+export function rlrpRule(options: RlrpOptions): RelevanceRule {
+  const { plus, skip } = options;
+  const name = `${plus ? 'rlrp-plus' : 'rlrp'}${skip === 'ratio' ? '-ratio' : ''}`;
+
+  /** Message into scratch 0, its L1 norm, then the rescale into the input's relevance. */
+  async function linear(ctx: RelevanceContext, node: GraphNode, message: (io: { rel: TensorRef; act: TensorRef; out: TensorRef }) => Promise<Dispatch[]>): Promise<Dispatch[]> {
+    const input = node.inputs[0];
+    const perSample = sizeOf(ctx.graph.nodes[input].shape);
+    const raw = ctx.scratch(0, input);
+    return [
+      ...(await message({ rel: ctx.relevance(node.id), act: ctx.activation(input), out: raw })),
+      await l1Norm(ctx.res, ctx.stats, ctx.scratchSlot, raw, perSample, false, node.kerasName),
+      await relativeRescale(ctx.res, ctx.stats, ctx.statSlot(node.id), ctx.scratchSlot, raw, ctx.relevance(input), perSample, node.kerasName),
+    ];
+  }
+
+  async function add(ctx: RelevanceContext, node: GraphNode): Promise<Dispatch[]> {
+    const { res, batch } = ctx;
+    const perSample = sizeOf(node.shape);
+    const count = batch * perSample;
+    const m = node.inputs.length;
+    const dispatches: Dispatch[] = [];
+    // The split's denominator: y itself for R-LRP's ratio, sum_k u_k+ for R-LRP+.
+    let total: TensorRef | undefined;
+    if (plus) {
+      total = ctx.scratch(m, node.id);
+      dispatches.push(await applyActivation(res, `${node.kerasName} positive part`, count, { kind: 'relu' }, ctx.activation(node.inputs[0]), total));
+      for (const input of node.inputs.slice(1)) dispatches.push(await positiveSum(res, node.kerasName, count, ctx.activation(input), total));
+    } else if (skip === 'ratio') {
+      total = ctx.activation(node.id);
+    }
+    for (const [k, input] of node.inputs.entries()) {
+      const raw = ctx.scratch(k, node.id);
+      dispatches.push(await addSplitMessage(res, node.kerasName, count, m, { rel: ctx.relevance(node.id), act: ctx.activation(input), out: raw, total }, { plus, ratio: skip === 'ratio' }));
+      dispatches.push(await l1Norm(res, ctx.stats, ctx.scratchSlot, raw, perSample, k > 0, node.kerasName));
+    }
+    for (const [k, input] of node.inputs.entries()) {
+      dispatches.push(await relativeRescale(res, ctx.stats, ctx.statSlot(node.id), ctx.scratchSlot, ctx.scratch(k, node.id), ctx.relevance(input), perSample, node.kerasName));
+    }
+    return dispatches;
+  }
+
+  return {
+    name,
+    scratchCount: (graph: Graph) => Math.max(1, ...graph.nodes.filter((n) => n.op === 'add').map((n) => n.inputs.length + (plus ? 1 : 0))),
+    async record(ctx, node) {
+      const routed = await routeRelevance(ctx, node);
+      if (routed) return routed;
+      const inputShape = ctx.graph.nodes[node.inputs[0]]?.shape;
+      const weights = ctx.weights.get(node.id);
+      switch (node.op) {
+        case 'conv2d':
+          return linear(ctx, node, (io) => convMessage(ctx.res, node, weights as ConvWeights, inputShape, ctx.batch, io, plus));
+        case 'depthwise':
+          return linear(ctx, node, async (io) => [await depthwiseMessage(ctx.res, node, weights as DepthwiseWeights, inputShape, ctx.batch, io, plus)]);
+        case 'pool':
+          // Average pooling has w = 1/k > 0, so R-LRP+ leaves it unchanged; max pooling routes.
+          return linear(ctx, node, (io) => poolMessage(ctx.res, node, inputShape, ctx.batch, io));
+        case 'affine':
+          return linear(ctx, node, async (io) => [await affineMessage(ctx.res, node, weights as AffineWeights, ctx.batch * sizeOf(node.shape), io, plus)]);
+        case 'add':
+          return add(ctx, node);
+        default:
+          throw new Error(`${name}: no relevance rule for op '${node.op}' (layer '${node.kerasName}')`);
+      }
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import type { Graph, GraphNode } from '../graph/ir.js';
+import type { Dispatch, GpuResources, TensorRef } from '../gpu/resources.js';
+import type { UploadedWeights } from '../engine/forward.js';
+import type { StatsBuffer } from '../explain/stats.js';
+
+/** What a rule may use to record one node's relevance dispatches for one micro-batch. */
+export interface RelevanceContext {
+  res: GpuResources;
+  graph: Graph;
+  batch: number;
+  weights: UploadedWeights;
+  stats: StatsBuffer;
+  /** Stats slot holding per-sample (sum |R|, sum R) of node `id`'s complete output relevance. */
+  statSlot(id: number): number;
+  /** A stats slot free for the rule's own use while it records one node. */
+  scratchSlot: number;
+  /** The forward value of node `id` (the activations the node's consumers saw). */
+  activation(id: number): TensorRef;
+  /** The relevance of node `id`'s output; rules accumulate into their inputs' relevance. */
+  relevance(id: number): TensorRef;
+  /** The k-th scratch tensor, sized for node `id`'s output. */
+  scratch(k: number, id: number): TensorRef;
+}
+
+/**
+ * A relevance rule sends each node's output relevance to its inputs. The scheduler walks the
+ * graph backwards and never sees a formula; each rule module owns its own.
+ */
+export interface RelevanceRule {
+  readonly name: string;
+  /** Scratch tensors the rule needs per node at most (Add operands count here). */
+  scratchCount(graph: Graph): number;
+  record(ctx: RelevanceContext, node: GraphNode): Promise<Dispatch[]>;
+}
