@@ -16,8 +16,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let index = flat_index(gid, groups);
   if (index >= p.count) { return; }
   let n = index / p.perSample;
-  let target = stats[(n * p.slots + p.outSlot) * 2u];
+  let wanted = stats[(n * p.slots + p.outSlot) * 2u];
   let mass = stats[(n * p.slots + p.rawSlot) * 2u];
   // raw / mass is at most 1 in size, so this cannot overflow even for denormal masses.
-  out[index] += select((raw[index] / mass) * target, 0.0, mass == 0.0);
+  out[index] += select((raw[index] / mass) * wanted, 0.0, mass == 0.0);
 }

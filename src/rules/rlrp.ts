@@ -85,8 +85,8 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
         case 'depthwise':
           return linear(ctx, node, async (io) => [await depthwiseMessage(ctx.res, node, weights as DepthwiseWeights, inputShape, ctx.batch, io, plus)]);
         case 'pool':
-          // Average pooling has w = 1/k > 0, so R-LRP+ leaves it unchanged; max pooling routes.
-          return linear(ctx, node, (io) => poolMessage(ctx.res, node, inputShape, ctx.batch, io));
+          // Max pooling routes to the winner under both variants; R-LRP+ average pooling keeps a+ * W (W = 1/k has no negative part).
+          return linear(ctx, node, (io) => poolMessage(ctx.res, node, inputShape, ctx.batch, io, plus));
         case 'affine':
           return linear(ctx, node, async (io) => [await affineMessage(ctx.res, node, weights as AffineWeights, ctx.batch * sizeOf(node.shape), io, plus)]);
         case 'add':
