@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { fixture, fixturesAvailable, readNpy } from './helpers/fixtures.js';
+import { FIXTURES, fixture, fixturesAvailable, readNpy } from './helpers/fixtures.js';
 
 // The CLI as other tools call it: the built dist/cli/main.js (npm test builds first).
 const available = fixturesAvailable();
@@ -60,6 +60,42 @@ describe.runIf(available)('rlrp CLI', () => {
     expect(out.supported).toBe(false);
     expect(out.layers.filter((l: { supported: boolean }) => !l.supported).map((l: { className: string }) => l.className)).toEqual(['LSTM']);
     expect(out.problem).toMatch(/LSTM, position 1\) is not supported/);
+  });
+
+  it('explain --json: oracle-matching relevance in --out-npy, targets, per-layer sums, timings', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rlrp-'));
+    const oracle = join(FIXTURES, '..', 'oracle', 'k3_cnn_mnist_trained');
+    const { code, stdout } = await run(['explain', '--model', fixture('models/generated/k3_cnn_mnist_trained.h5'), '--input', join(oracle, 'input.npy'), '--method', 'rlrp-plus', '--target', '7,2,1,0', '--out-npy', join(dir, 'rel.npy'), '--out-png', join(dir, 'rel.png'), '--json']);
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout);
+    expect(out.target).toEqual([7, 2, 1, 0]);
+    expect(out.method).toBe('rlrp-plus');
+    expect(out.layers.map((l: { name: string }) => l.name)).toContain('conv2d');
+    // R-LRP+ on a net without merges keeps |R|_1 = 1 at every layer.
+    for (const layer of out.layers) layer.l1.forEach((v: number) => expect(v).toBeCloseTo(1, 5));
+    expect(out.timings.explain_ms).toBeGreaterThan(0);
+    const rel = readNpy(join(dir, 'rel.npy'));
+    const ref = readNpy(join(oracle, 'rlrp-plus.npy'));
+    expect(rel.shape).toEqual(ref.shape);
+    let diff = 0;
+    let norm = 0;
+    ref.data.forEach((v, i) => { diff += (rel.data[i] - v) ** 2; norm += v * v; });
+    expect(Math.sqrt(diff / norm)).toBeLessThan(1e-4);
+    expect(readFileSync(join(dir, 'rel.png')).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('explain rejects unknown methods and out-of-range targets', async () => {
+    const args = ['explain', '--model', fixture('models/generated/k3_cnn_mnist_trained.h5'), '--input', fixture('reference/k3_cnn_mnist_trained/inputs.npy')];
+    const method = await run([...args, '--method', 'lrp-magic']);
+    expect(method.code).toBe(1);
+    expect(method.stderr).toMatch(/unknown method 'lrp-magic'/);
+    const target = await run([...args, '--target', '10']);
+    expect(target.code).toBe(1);
+    expect(target.stderr).toMatch(/target 10 of sample 0 is not a class index in \[0, 10\)/);
+    const targets = await run([...args, '--target', '1,2']);
+    expect(targets.stderr).toMatch(/2 targets for a batch of 6/);
+    const bad = await run([...args, '--target', 'x']);
+    expect(bad.code).toBe(2);
   });
 
   it('errors go to stderr with a non-zero exit', async () => {

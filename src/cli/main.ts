@@ -1,21 +1,32 @@
 #!/usr/bin/env node
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { deflateSync } from 'node:zlib';
+import { heatmap } from '../image/heatmap.js';
+import { encodePng } from '../image/png.js';
 import { buildGraph } from '../graph/build.js';
 import { SUPPORTED_LAYERS, canonicalClass } from '../graph/build.js';
 import { readKerasModel, type KerasModel } from '../keras/load.js';
-import { parseNpy } from '../io/npy.js';
+import { formatNpy, parseNpy } from '../io/npy.js';
 import { Model } from '../model.js';
 import { InputShapeError } from '../errors.js';
 
 const USAGE = `usage:
   rlrp predict --model <file> --input <x.npy> [--config <arch.json>] [--labels <names.json>] [--top K] [--json]
+  rlrp explain --model <file> --input <x.npy> [--method rlrp|rlrp-plus] [--skip product|ratio]
+               [--target N | N1,N2,...] [--out-npy rel.npy] [--out-png heat.png] [--config <arch.json>] [--json]
   rlrp inspect --model <file> [--config <arch.json>] [--json]
 
   --model   Keras model: legacy .h5, Keras 3 .keras, or a weights-only .h5 / .weights.h5 with --config
   --config  architecture JSON (model.to_json()) for weights-only files
   --input   float32 .npy, NHWC, batch first (a single sample without the batch axis is accepted)
   --labels  class names: a JSON array, or an object with a "class_names" array
+  --method  relevance method (default rlrp: R-LRP as defined in the project's spec, reconstructed
+            from the paper's abstract; rlrp-plus: the project's variant with positive contributions)
+  --skip    how R-LRP splits relevance at Add (residual) layers: product (default) or ratio
+  --target  class to explain: one for all samples or one per sample (default: the predicted class)
+  --out-npy write the relevance (float32, the input's shape) to this .npy file
+  --out-png write a heatmap of the first sample (channels summed; red positive, blue negative)
   --json    machine-readable output on stdout`;
 
 class UsageError extends Error {}
@@ -41,10 +52,8 @@ async function predict(values: Record<string, string | boolean | undefined>): Pr
   const names = typeof values.labels === 'string' ? await classNames(values.labels) : undefined;
   const model = await Model.load(values.model, { config: values.config as string | undefined });
   try {
-    const array = parseNpy(await readFile(values.input).catch((e: Error) => { throw new InputShapeError(`could not read input '${values.input}': ${e.message}`); }));
-    const per = model.info.inputShape;
-    const shape = array.shape.length === per.length ? [1, ...array.shape] : array.shape;
-    const { logits, batch, classes } = await model.predict(array.data, shape);
+    const { data, shape } = await readInput(values.input, model);
+    const { logits, batch, classes } = await model.predict(data, shape);
     const rows = Array.from({ length: batch }, (_, i) => logits.subarray(i * classes, (i + 1) * classes));
     const tops = rows.map((row) => {
       const probs = softmax(row);
@@ -56,6 +65,64 @@ async function predict(values: Record<string, string | boolean | undefined>): Pr
     } else {
       console.log(`model ${model.info.name} (${model.keras.format}) on ${model.info.adapter}`);
       tops.forEach((t, i) => console.log(`sample ${i}: ${t.map((e) => `class ${e.class}${e.name ? ` '${e.name}'` : ''} ${(e.score * 100).toFixed(2)}% (logit ${e.logit.toFixed(4)})`).join(', ')}`));
+    }
+  } finally {
+    model.destroy();
+  }
+}
+
+function parseTargets(text: string | undefined): number | number[] | undefined {
+  if (text === undefined) return undefined;
+  const list = text.split(',').map((t) => t.trim());
+  if (list.some((t) => !/^\d+$/.test(t))) throw new UsageError(`--target must be a class index or a comma-separated list of them, got '${text}'`);
+  return list.length === 1 ? Number(list[0]) : list.map(Number);
+}
+
+async function readInput(path: string, model: Model): Promise<{ data: Float32Array; shape: number[] }> {
+  const array = parseNpy(await readFile(path).catch((e: Error) => { throw new InputShapeError(`could not read input '${path}': ${e.message}`); }));
+  const per = model.info.inputShape;
+  return { data: array.data, shape: array.shape.length === per.length ? [1, ...array.shape] : array.shape };
+}
+
+async function explain(values: Record<string, string | boolean | undefined>): Promise<void> {
+  if (typeof values.model !== 'string' || typeof values.input !== 'string') throw new UsageError('explain needs --model and --input');
+  const target = parseTargets(values.target as string | undefined);
+  const method = (values.method as string | undefined) ?? 'rlrp';
+  const skip = values.skip as 'product' | 'ratio' | undefined;
+  const t0 = performance.now();
+  const model = await Model.load(values.model, { config: values.config as string | undefined });
+  try {
+    const loadMs = performance.now() - t0;
+    const { data, shape } = await readInput(values.input, model);
+    const t1 = performance.now();
+    const result = await model.explain(data, { method: method as 'rlrp', skip, target, shape });
+    const explainMs = performance.now() - t1;
+    if (typeof values['out-npy'] === 'string') await writeFile(values['out-npy'], formatNpy({ shape, data: result.relevance }));
+    if (typeof values['out-png'] === 'string') {
+      const [h, w, c] = shape.length === 4 ? shape.slice(1) : [1, shape[shape.length - 1], 1];
+      const scale = Math.max(1, Math.floor(256 / Math.max(h, w)));
+      await writeFile(values['out-png'], encodePng(heatmap(result.relevance, h, w, c), (raw) => deflateSync(raw), scale));
+    }
+    const classes = result.logits.length / result.batch;
+    const logits = Array.from({ length: result.batch }, (_, i) => Array.from(result.logits.subarray(i * classes, (i + 1) * classes)));
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({
+        logits, target: result.targets, method: result.method, adapter: model.info.adapter,
+        layers: result.layers.map((l) => ({ name: l.name, l1: l.l1, sum: l.sum })),
+        relevance_shape: shape, out_npy: values['out-npy'] ?? null, out_png: values['out-png'] ?? null,
+        timings: { load_ms: loadMs, explain_ms: explainMs },
+      })}\n`);
+    } else {
+      console.log(`model ${model.info.name} on ${model.info.adapter}; method ${result.method}`);
+      const per = result.relevance.length / result.batch;
+      for (let n = 0; n < result.batch; n++) {
+        let sum = 0;
+        let l1 = 0;
+        for (let i = n * per; i < (n + 1) * per; i++) { sum += result.relevance[i]; l1 += Math.abs(result.relevance[i]); }
+        console.log(`sample ${n}: target class ${result.targets[n]} (logit ${logits[n][result.targets[n]].toFixed(4)}), input relevance sum ${sum.toFixed(4)}, L1 ${l1.toFixed(4)}`);
+      }
+      for (const key of ['out-npy', 'out-png']) if (values[key]) console.log(`wrote ${values[key]}`);
+      console.log(`load ${loadMs.toFixed(0)} ms, explain ${explainMs.toFixed(0)} ms (forward + relevance, including compilation on first use)`);
     }
   } finally {
     model.destroy();
@@ -108,11 +175,15 @@ async function main(argv: string[]): Promise<number> {
   }
   const { values } = parseArgs({
     args: rest,
-    options: { model: { type: 'string' }, input: { type: 'string' }, config: { type: 'string' }, labels: { type: 'string' }, json: { type: 'boolean' }, top: { type: 'string' } },
+    options: {
+      model: { type: 'string' }, input: { type: 'string' }, config: { type: 'string' }, labels: { type: 'string' }, json: { type: 'boolean' }, top: { type: 'string' },
+      method: { type: 'string' }, skip: { type: 'string' }, target: { type: 'string' }, 'out-npy': { type: 'string' }, 'out-png': { type: 'string' },
+    },
     strict: true,
   });
   if (command === 'predict') await predict(values);
   else if (command === 'inspect') await inspect(values);
+  else if (command === 'explain') await explain(values);
   else throw new UsageError(`unknown command '${command}'`);
   return 0;
 }

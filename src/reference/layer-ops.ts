@@ -96,7 +96,7 @@ export function linearForward(graph: Graph, node: GraphNode, xs: Float64Array[],
           const zo = zn + t.out[e] * cout, xi = xn + t.inp[e] * cin, k = t.cell[e] * cin * cout;
           for (let ci = 0; ci < cin; ci++) {
             const v = x[xi + ci];
-            if (v === 0) continue;
+            if (v === 0) continue; // only for speed (post-ReLU inputs are often 0)
             const row = k + ci * cout;
             for (let co = 0; co < cout; co++) z[zo + co] += v * weight[row + co];
           }

@@ -68,13 +68,12 @@ export function referenceRelevance(
   const incoming: (Float64Array | undefined)[] = [];
   incoming[graph.output] = seed;
   const layers: LayerRelevance[] = [];
-  for (let id = graph.nodes.length - 1; id >= 0; id--) {
-    const node = graph.nodes[id];
-    const r = incoming[id];
+  for (const node of [...graph.nodes].reverse()) {
+    const r = incoming[node.id];
     if (!r) continue;
-    layers.push({ node: id, l1: l1PerSample(r, batch), sum: sumPerSample(r, batch) });
+    layers.push({ node: node.id, l1: l1PerSample(r, batch), sum: sumPerSample(r, batch) });
     if (node.op === 'input') continue;
-    const ctx = { graph, node, batch, inputs: node.inputs.map((i) => values[i]), output: values[id] };
+    const ctx = { graph, node, batch, inputs: node.inputs.map((i) => values[i]), output: values[node.id] };
     composite(node).backward(ctx, r).forEach((part, k) => {
       const target = node.inputs[k];
       const prev = incoming[target];
@@ -101,12 +100,9 @@ function compositeFor(graph: Graph, method: string, o: RelevanceOptions): Compos
   const everyLinear = (rule: Rule) => layerMapComposite(graph.nodes, [...layerMapBase(stab), [isLinear, rule]]);
   const convDense = (conv: Rule, first: [LayerType, Rule][] = []) =>
     layerMapComposite(graph.nodes, [...layerMapBase(stab), [isConvolution, conv], [isDense, eps]], first);
-  const box = () => {
-    const first = graph.nodes.find(isConvolution);
-    if (!first) throw new Error('ZBox needs a convolution');
-    const [low, high] = zBoxBounds(graph, first, o);
-    return zBox(low, high, stab);
-  };
+  // zennit's first-layer map: ZBox on the first convolution, if there is one.
+  const firstConv = graph.nodes.find(isConvolution);
+  const box = (): [LayerType, Rule][] => (firstConv ? [[isConvolution, zBox(...zBoxBounds(graph, firstConv, o), stab)]] : []);
   switch (method) {
     case 'rlrp':
     case 'rlrp-ratio':
@@ -132,7 +128,7 @@ function compositeFor(graph: Graph, method: string, o: RelevanceOptions): Compos
       return everyLinear(wSquare(stab));
     case 'zbox':
       // ZBox only makes sense where the input bounds are known: the first convolution; Epsilon elsewhere.
-      return layerMapComposite(graph.nodes, [...layerMapBase(stab), [isLinear, eps]], [[isConvolution, box()]]);
+      return layerMapComposite(graph.nodes, [...layerMapBase(stab), [isLinear, eps]], box());
     case 'epsilon-plus':
       return convDense(zPlus(stab));
     case 'epsilon-alpha2-beta1':
@@ -140,7 +136,7 @@ function compositeFor(graph: Graph, method: string, o: RelevanceOptions): Compos
     case 'epsilon-plus-flat':
       return convDense(zPlus(stab), [[isLinear, flat(stab)]]);
     case 'epsilon-gamma-box':
-      return convDense(gammaRule(o.gamma ?? 0.25, stab), [[isConvolution, box()]]);
+      return convDense(gammaRule(o.gamma ?? 0.25, stab), box());
     default:
       throw new Error(`unknown relevance method '${method}' (known: ${RELEVANCE_METHODS.join(', ')})`);
   }

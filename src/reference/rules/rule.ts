@@ -38,5 +38,4 @@ export function l1PerSample(x: Float64Array, batch: number): Float64Array {
   return out;
 }
 
-export const map = (x: Float64Array, f: (v: number, i: number) => number): Float64Array => x.map(f);
 export const mul = (a: Float64Array, b: Float64Array): Float64Array => a.map((v, i) => v * b[i]);

@@ -74,19 +74,23 @@ export const zPlus = (stabilizer = 1e-6): Rule => basicHook('zplus', {
   reducer: inputTimesGradient,
 });
 
-export const alphaBeta = (alpha = 2, beta = 1, stabilizer = 1e-6): Rule => basicHook(`alpha${alpha}-beta${beta}`, {
-  inputs: [clampMin0, clampMax0, clampMin0, clampMax0],
-  params: [paramMod(positivePart), paramMod(negativePart, true), paramMod(negativePart), paramMod(positivePart, true)],
-  mapper: (r, z) => {
-    const pos = divide(r, z[0].map((v, i) => v + z[1][i]), stabilizer);
-    const neg = divide(r, z[2].map((v, i) => v + z[3][i]), stabilizer);
-    return [pos, pos, neg, neg];
-  },
-  reducer: (x, g) => {
-    const pos = inputTimesGradient(x.slice(0, 2), g.slice(0, 2)), neg = inputTimesGradient(x.slice(2), g.slice(2));
-    return pos.map((v, i) => alpha * v - beta * neg[i]);
-  },
-});
+export const alphaBeta = (alpha = 2, beta = 1, stabilizer = 1e-6): Rule => {
+  // zennit refuses anything else: only alpha - beta = 1 conserves relevance.
+  if (alpha < 0 || beta < 0 || alpha - beta !== 1) throw new Error(`AlphaBeta needs alpha, beta >= 0 with alpha - beta = 1 (got ${alpha}, ${beta})`);
+  return basicHook(`alpha${alpha}-beta${beta}`, {
+    inputs: [clampMin0, clampMax0, clampMin0, clampMax0],
+    params: [paramMod(positivePart), paramMod(negativePart, true), paramMod(negativePart), paramMod(positivePart, true)],
+    mapper: (r, z) => {
+      const pos = divide(r, z[0].map((v, i) => v + z[1][i]), stabilizer);
+      const neg = divide(r, z[2].map((v, i) => v + z[3][i]), stabilizer);
+      return [pos, pos, neg, neg];
+    },
+    reducer: (x, g) => {
+      const pos = inputTimesGradient(x.slice(0, 2), g.slice(0, 2)), neg = inputTimesGradient(x.slice(2), g.slice(2));
+      return pos.map((v, i) => alpha * v - beta * neg[i]);
+    },
+  });
+};
 
 /** Generalised Gamma: positive outputs use the gamma-boosted positive parts, negative outputs the negative ones. */
 export const gammaRule = (gamma = 0.25, stabilizer = 1e-6): Rule => basicHook(`gamma(${gamma})`, {
