@@ -7,6 +7,7 @@ import type { ByteSource } from './keras/source.js';
 import { acquireGpu, checked, type Gpu, type GpuOptions } from './gpu/device.js';
 import { GpuResources, type TensorRef } from './gpu/resources.js';
 import { RelevancePlan } from './explain/relevance-plan.js';
+import { PassTimer } from './gpu/timer.js';
 import { ruleFor, type Method, type MethodOptions } from './rules/index.js';
 import { ForwardPlan, maxMicroBatch, uploadWeights, type UploadedWeights } from './engine/forward.js';
 
@@ -57,6 +58,8 @@ export interface Explanation {
   targets: number[];
   batch: number;
   layers: LayerRelevance[];
+  /** GPU time of this call's forward and relevance passes (timestamp queries; absent where the adapter has none). */
+  timings?: { forwardMs: number; relevanceMs: number };
 }
 
 /** A Keras model on the GPU: weights uploaded once, forward plans compiled per micro-batch size. */
@@ -180,6 +183,8 @@ export class Model {
     outputs: { ref: TensorRef; bytesPerSample: number }[];
     /** Per-chunk uploads recorded before the plan (start sample, rows). */
     beforeChunk?(encoder: GPUCommandEncoder, start: number, rows: number): void;
+    /** Recorded once after the last chunk. */
+    finish?(encoder: GPUCommandEncoder): void;
   }): Promise<Float32Array[]> {
     const { device } = this.gpu;
     const perIn = sizeOf(this.info.inputShape) * 4;
@@ -197,6 +202,7 @@ export class Model {
           plan.encode(encoder);
           plan.outputs.forEach((o, i) => encoder.copyBufferToBuffer(o.ref.buffer, o.ref.offset, readbacks[i], start * o.bytesPerSample, rows * o.bytesPerSample));
         }
+        plan.finish?.(encoder);
         device.queue.submit([encoder.finish()]);
         await Promise.all(readbacks.map((b) => b.mapAsync(GPUMapMode.READ)));
         return readbacks.map((b, i) => new Float32Array(b.getMappedRange().slice(0, batch * plan.outputs[i].bytesPerSample)));
@@ -234,12 +240,14 @@ export class Model {
     const nodes = this.graph.nodes.length;
     const targetsRes = new GpuResources(this.gpu);
     try {
+      const timer = new PassTimer(this.gpu, targetsRes, 2 * Math.ceil(batch / micro));
       // Targets go through a buffer copied per chunk inside the encoder: a queue write would land before every chunk.
       const targets = targetsRes.constants(Int32Array.from(requested), 'requested targets', GPUBufferUsage.COPY_SRC);
       const [logits, relevance, stats, chosen] = await this.execute(input, batch, micro, {
         input: compiled.forward.tensors.get(this.graph.input)!,
         beforeChunk: (encoder, start, rows) => encoder.copyBufferToBuffer(targets, start * 4, compiled.targets, 0, rows * 4),
-        encode: (encoder) => compiled.encode(encoder),
+        encode: (encoder) => compiled.encode(encoder, timer),
+        finish: (encoder) => timer.finish(encoder),
         outputs: [
           { ref: compiled.forward.tensors.get(this.graph.output)!, bytesPerSample: classes * 4 },
           { ref: compiled.relevance.get(this.graph.input)!, bytesPerSample: sizeOf(this.info.inputShape) * 4 },
@@ -253,7 +261,8 @@ export class Model {
         l1: Array.from({ length: batch }, (_, n) => stats[(n * slots + id) * 2]),
         sum: Array.from({ length: batch }, (_, n) => stats[(n * slots + id) * 2 + 1]),
       }));
-      return { method: rule.name, relevance, logits, targets: Array.from(new Int32Array(chosen.buffer)), batch, layers };
+      const timings = await timer.read();
+      return { method: rule.name, relevance, logits, targets: Array.from(new Int32Array(chosen.buffer)), batch, layers, timings: timings && { forwardMs: timings.forward, relevanceMs: timings.relevance } };
     } finally {
       targetsRes.destroy();
     }

@@ -74,6 +74,9 @@ describe.runIf(available)('rlrp CLI', () => {
     // R-LRP+ on a net without merges keeps |R|_1 = 1 at every layer.
     for (const layer of out.layers) layer.l1.forEach((v: number) => expect(v).toBeCloseTo(1, 5));
     expect(out.timings.explain_ms).toBeGreaterThan(0);
+    // lavapipe and Chrome offer timestamp queries: GPU times of this call's two passes.
+    expect(out.timings.forward_ms).toBeGreaterThan(0);
+    expect(out.timings.relevance_ms).toBeGreaterThan(0);
     const rel = readNpy(join(dir, 'rel.npy'));
     const ref = readNpy(join(oracle, 'rlrp-plus.npy'));
     expect(rel.shape).toEqual(ref.shape);

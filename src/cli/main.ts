@@ -110,7 +110,7 @@ async function explain(values: Record<string, string | boolean | undefined>): Pr
         logits, target: result.targets, method: result.method, adapter: model.info.adapter,
         layers: result.layers.map((l) => ({ name: l.name, l1: l.l1, sum: l.sum })),
         relevance_shape: shape, out_npy: values['out-npy'] ?? null, out_png: values['out-png'] ?? null,
-        timings: { load_ms: loadMs, explain_ms: explainMs },
+        timings: { load_ms: loadMs, explain_ms: explainMs, forward_ms: result.timings?.forwardMs ?? null, relevance_ms: result.timings?.relevanceMs ?? null },
       })}\n`);
     } else {
       console.log(`model ${model.info.name} on ${model.info.adapter}; method ${result.method}`);
@@ -122,7 +122,8 @@ async function explain(values: Record<string, string | boolean | undefined>): Pr
         console.log(`sample ${n}: target class ${result.targets[n]} (logit ${logits[n][result.targets[n]].toFixed(4)}), input relevance sum ${sum.toFixed(4)}, L1 ${l1.toFixed(4)}`);
       }
       for (const key of ['out-npy', 'out-png']) if (values[key]) console.log(`wrote ${values[key]}`);
-      console.log(`load ${loadMs.toFixed(0)} ms, explain ${explainMs.toFixed(0)} ms (forward + relevance, including compilation on first use)`);
+      const gpuTime = result.timings ? `; on the adapter: forward ${result.timings.forwardMs.toFixed(1)} ms, relevance ${result.timings.relevanceMs.toFixed(1)} ms` : '';
+      console.log(`load ${loadMs.toFixed(0)} ms, explain ${explainMs.toFixed(0)} ms (including compilation on first use)${gpuTime}`);
     }
   } finally {
     model.destroy();

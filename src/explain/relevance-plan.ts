@@ -4,6 +4,7 @@ import type { Gpu } from '../gpu/device.js';
 import { GpuResources, type Dispatch, type TensorRef } from '../gpu/resources.js';
 import { ForwardPlan, type UploadedWeights } from '../engine/forward.js';
 import type { RelevanceContext, RelevanceRule } from '../rules/types.js';
+import type { PassTimer } from '../gpu/timer.js';
 import { l1Norm, StatsBuffer } from './stats.js';
 
 /**
@@ -75,11 +76,12 @@ export class RelevancePlan {
    * Records the forward pass, the seed (targets must already be in `targets`: a class index,
    * or -1 for the predicted class) and the relevance pass into `encoder`.
    */
-  encode(encoder: GPUCommandEncoder): void {
-    this.forward.encode(encoder);
+  encode(encoder: GPUCommandEncoder, timer?: PassTimer): void {
+    this.forward.encode(encoder, timer?.pass('forward'));
     for (const buffer of this.relevanceBuffers) encoder.clearBuffer(buffer);
     encoder.clearBuffer(this.stats.buffer);
-    const pass = encoder.beginComputePass();
+    const timestampWrites = timer?.pass('relevance');
+    const pass = encoder.beginComputePass(timestampWrites ? { timestampWrites } : {});
     pass.setPipeline(this.seedPipeline.pipeline);
     pass.setBindGroup(0, this.seedPipeline.bindGroup);
     pass.dispatchWorkgroups(Math.ceil(this.stats.batch / 64));

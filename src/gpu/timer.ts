@@ -1,0 +1,47 @@
+import type { Gpu } from './device.js';
+import type { GpuResources } from './resources.js';
+
+/**
+ * Measures compute passes on the adapter with timestamp queries: each timed pass gets a
+ * begin/end pair under a label; durations of the same label are summed (micro-batches).
+ * Where the adapter has no timestamps every method is a no-op and `read` returns undefined.
+ */
+export class PassTimer {
+  private readonly querySet?: GPUQuerySet;
+  private readonly resolve?: GPUBuffer;
+  private readonly readback?: GPUBuffer;
+  private readonly labels: string[] = [];
+
+  constructor(gpu: Gpu, res: GpuResources, private readonly capacity: number) {
+    if (!gpu.hasTimestamps) return;
+    this.querySet = gpu.device.createQuerySet({ type: 'timestamp', count: capacity * 2 });
+    this.resolve = res.buffer(capacity * 16, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, 'timestamps');
+    this.readback = res.buffer(capacity * 16, GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ, 'timestamps readback');
+  }
+
+  /** Timestamp writes for the next pass, or undefined when not timing. */
+  pass(label: string): GPUComputePassTimestampWrites | undefined {
+    if (!this.querySet || this.labels.length >= this.capacity) return undefined;
+    const index = this.labels.push(label) - 1;
+    return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * index, endOfPassWriteIndex: 2 * index + 1 };
+  }
+
+  /** Records the resolve; call once after the last timed pass. */
+  finish(encoder: GPUCommandEncoder): void {
+    if (!this.querySet || this.labels.length === 0) return;
+    encoder.resolveQuerySet(this.querySet, 0, this.labels.length * 2, this.resolve!, 0);
+    encoder.copyBufferToBuffer(this.resolve!, 0, this.readback!, 0, this.labels.length * 16);
+  }
+
+  /** Milliseconds per label, after the submission that `finish` was recorded into. */
+  async read(): Promise<Record<string, number> | undefined> {
+    if (!this.readback || this.labels.length === 0) return undefined;
+    await this.readback.mapAsync(GPUMapMode.READ);
+    const ticks = new BigInt64Array(this.readback.getMappedRange().slice(0, this.labels.length * 16));
+    const totals: Record<string, number> = {};
+    this.labels.forEach((label, i) => { totals[label] = (totals[label] ?? 0) + Number(ticks[2 * i + 1] - ticks[2 * i]) / 1e6; });
+    this.readback.unmap();
+    this.querySet!.destroy();
+    return totals;
+  }
+}
