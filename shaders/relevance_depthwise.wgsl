@@ -1,5 +1,5 @@
 // Relevance message of DepthwiseConv2D: out[i] = a[i] * sum over the outputs c*MULT+m that
-// read input channel c of w'*R (w' as in relevance_conv2d.wgsl).
+// read input channel c of w'*R (w' as in relevance_conv2d.wgsl). ACCUMULATE adds to out.
 
 struct Params {
   total: u32, inH: u32, inW: u32, inC: u32,
@@ -46,5 +46,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       }
     }
   }
+#if ${ACCUMULATE}
+  out[index] += a * acc;
+#else
   out[index] = a * acc;
+#endif
 }

@@ -4,6 +4,7 @@
 //   POSITIVE_SUM  out += max(u, 0)             (builds sum_k u_k+ for R-LRP+)
 // w' and share(u) follow the rule's options: PLUS keeps positive contributions, RATIO divides
 // by the total, and where the total is 0 under RATIO or PLUS each of the m operands gets R / m.
+// ACCUMULATE adds the message to out (POSITIVE_SUM always accumulates).
 
 struct Params { count: u32, channels: u32, operands: u32, _pad0: u32 }
 
@@ -27,9 +28,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #if ${AFFINE}
   let w = scale[index % p.channels];
 #if ${PLUS}
-  out[index] = max(a * w, 0.0) * rel[index];
+  let message = max(a * w, 0.0) * rel[index];
 #else
-  out[index] = a * w * rel[index];
+  let message = a * w * rel[index];
 #endif
 #elif ${ADD_SPLIT}
 #if ${PLUS}
@@ -39,13 +40,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #endif
 #if ${RATIO}
   let t = total[index];
-  out[index] = select(u / t, 1.0 / f32(p.operands), t == 0.0) * rel[index];
+  let message = select(u / t, 1.0 / f32(p.operands), t == 0.0) * rel[index];
 #elif ${PLUS}
-  out[index] = select(u, 1.0 / f32(p.operands), total[index] == 0.0) * rel[index];
+  let message = select(u, 1.0 / f32(p.operands), total[index] == 0.0) * rel[index];
 #else
-  out[index] = u * rel[index];
+  let message = u * rel[index];
 #endif
 #elif ${POSITIVE_SUM}
-  out[index] += max(a, 0.0);
+  let message = max(a, 0.0) + out[index];
+#endif
+#if ${ACCUMULATE}
+  out[index] += message;
+#else
+  out[index] = message;
 #endif
 }

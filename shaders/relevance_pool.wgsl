@@ -1,6 +1,6 @@
 // Relevance message of pooling, gathered per input value: out[i] = a[i] * sum over the windows
 // covering i of R[o] * w, with w = 1 if i won window o (MAX) or 1/(real cells of o) (average;
-// with PLUS only non-negative activations contribute).
+// with PLUS only non-negative activations contribute). ACCUMULATE adds to out.
 
 struct Params {
   total: u32, inH: u32, inW: u32, C: u32,
@@ -51,8 +51,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
 #if ${PLUS}
   // R-LRP+ average pooling: a+ W+ + a- W- with W = 1/k > 0 is a+ W.
-  out[index] = max(act[index], 0.0) * acc;
+  let message = max(act[index], 0.0) * acc;
 #else
-  out[index] = act[index] * acc;
+  let message = act[index] * acc;
+#endif
+#if ${ACCUMULATE}
+  out[index] += message;
+#else
+  out[index] = message;
 #endif
 }

@@ -9,6 +9,7 @@ import { GpuResources, type TensorRef } from './gpu/resources.js';
 import { RelevancePlan } from './explain/relevance-plan.js';
 import { PassTimer } from './gpu/timer.js';
 import { ruleFor, type Method, type MethodOptions } from './rules/index.js';
+import { releaseModifiedWeights } from './rules/parameters.js';
 import { ForwardPlan, maxMicroBatch, uploadWeights, type UploadedWeights } from './engine/forward.js';
 
 export interface LoadOptions extends GraphLoadOptions, GpuOptions {
@@ -228,7 +229,7 @@ export class Model {
   async explain(input: Float32Array, options: ExplainOptions = {}): Promise<Explanation> {
     this.assertAlive();
     const method = options.method ?? 'rlrp';
-    const rule = ruleFor(method, options);
+    const rule = ruleFor(method, options, this.graph);
     const batch = this.checkInput(input, options.shape);
     const classes = sizeOf(this.info.outputShape);
     const requested = options.target === undefined ? new Array<number>(batch).fill(-1) : Array.isArray(options.target) ? options.target : new Array<number>(batch).fill(options.target);
@@ -284,6 +285,7 @@ export class Model {
     for (const plan of [...this.plans.values(), ...this.relevancePlans.values()]) plan.destroy();
     this.plans.clear();
     this.relevancePlans.clear();
+    releaseModifiedWeights(this.weights);
     this.weightResources.destroy();
   }
 }

@@ -8,7 +8,7 @@ import { maxMicroBatch, uploadWeights } from '../src/engine/forward.js';
 import { GpuResources } from '../src/gpu/resources.js';
 import type { ConvWeights } from '../src/ops/conv2d/index.js';
 import { referenceForward } from '../src/reference/forward.js';
-import { testGpu } from './helpers/gpu.js';
+import { syntheticOnGpu } from './helpers/gpu.js';
 import { randomArray, rng, SyntheticModel } from './helpers/synthetic.js';
 
 // Every forward kernel against the float64 CPU reference on small random graphs: odd sizes,
@@ -100,12 +100,8 @@ describe('forward kernels match the float64 reference', () => {
 
   CASES.forEach((c, index) => {
     it(c.name, async () => {
-      const random = rng(1000 + index);
-      const synthetic = new SyntheticModel(random);
-      const keras = synthetic.build(c.make(synthetic));
-      const real = await testGpu();
-      const gpu = c.limits ? { ...real, limits: { ...real.limits, ...c.limits } } : real;
-      const model = await Model.fromKeras(keras, { gpu });
+      const { model, random } = await syntheticOnGpu(1000 + index, c.make, c.limits);
+      const gpu = model.gpu;
       models.push(model);
       const input = randomArray(random, c.batch * sizeOf(model.info.inputShape), 2);
       const reference = referenceForward(model.graph, input, c.batch);

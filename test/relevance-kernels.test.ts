@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { sizeOf } from '../src/graph/ir.js';
+import { sizeOf, type Graph } from '../src/graph/ir.js';
 import type { Gpu } from '../src/gpu/device.js';
 import { Model } from '../src/model.js';
-import { referenceRelevance } from '../src/reference/relevance.js';
-import { testGpu } from './helpers/gpu.js';
+import { referenceRelevance, type RelevanceOptions } from '../src/reference/relevance.js';
+import type { Method } from '../src/rules/index.js';
+import { syntheticOnGpu, testGpu } from './helpers/gpu.js';
 import { randomArray, rng, SyntheticModel } from './helpers/synthetic.js';
 
 // The GPU relevance pass against the independent float64 CPU reference (src/reference/, which
@@ -57,39 +58,80 @@ const CASES: Case[] = [
   },
 ];
 
+/** GPU method and options, and the reference's name for it. */
+const METHODS: { label: string; method: Method; skip?: 'product' | 'ratio'; reference: string; zbox?: boolean }[] = [
+  { label: 'rlrp product', method: 'rlrp', skip: 'product', reference: 'rlrp' },
+  { label: 'rlrp ratio', method: 'rlrp', skip: 'ratio', reference: 'rlrp-ratio' },
+  { label: 'rlrp-plus product', method: 'rlrp-plus', skip: 'product', reference: 'rlrp-plus' },
+  { label: 'rlrp-plus ratio', method: 'rlrp-plus', skip: 'ratio', reference: 'rlrp-plus-ratio' },
+  ...(['gradient', 'gradient-x-input', 'lrp0', 'epsilon', 'zplus', 'alpha-beta', 'gamma', 'flat', 'wsquare', 'zbox',
+    'epsilon-plus', 'epsilon-alpha2-beta1', 'epsilon-plus-flat', 'epsilon-gamma-box'] as const).map((method) => ({ label: method, method, reference: method, zbox: method === 'zbox' || method === 'epsilon-gamma-box' })),
+];
+
+/**
+ * The classical rules divide by z (LRP-0 and Epsilon by the raw pre-activation, every rule by
+ * the Add and average-pooling outputs through the Norm rule), which can be arbitrarily close to
+ * 0 on random weights: there the float64 reference itself moves under float32-size input
+ * perturbations, and no float32 implementation can match it to 1e-4. The reference decides: a
+ * sample is judged only where a 1e-7 relative perturbation of the input moves the reference by
+ * less than 1e-5 (an amplification below 100). On these graphs that leaves out one sample of
+ * the residual graph under Flat and WSquare (moved by 3e-4: an Add output near 0 under Norm).
+ */
+function conditioned(graph: Graph, input: Float32Array, batch: number, targets: number[], method: string, options: RelevanceOptions, ref: Float64Array): boolean[] {
+  const per = input.length / batch;
+  const random = rng(77);
+  const moved = referenceRelevance(graph, Array.from(input, (v) => v * (1 + 1e-7 * (random() * 2 - 1))), batch, targets, method, options).relevance;
+  return Array.from({ length: batch }, (_, n) => relL2(moved, ref, n * per, (n + 1) * per) < 1e-5);
+}
+
+function relL2(a: ArrayLike<number>, b: ArrayLike<number>, from: number, to: number): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = from; i < to; i++) {
+    diff += (a[i] - b[i]) ** 2;
+    norm += b[i] ** 2;
+  }
+  return Math.sqrt(diff / norm);
+}
+
 describe('GPU relevance matches the float64 reference', () => {
   const models: Model[] = [];
   afterAll(() => models.forEach((m) => m.destroy()));
+  const worst: string[] = [];
+  afterAll(() => console.log(`worst rel-L2 GPU vs reference:\n${worst.join('\n')}`));
 
   CASES.forEach((c, index) => {
-    for (const [method, skip] of [['rlrp', 'product'], ['rlrp', 'ratio'], ['rlrp-plus', 'product'], ['rlrp-plus', 'ratio']] as const) {
-      it(`${c.name}: ${method} ${skip}`, async () => {
-        const random = rng(500 + index);
-        const synthetic = new SyntheticModel(random);
-        const keras = synthetic.build(c.make(synthetic));
-        const real = await testGpu();
-        const gpu = c.limits ? { ...real, limits: { ...real.limits, ...c.limits } } : real;
-        const model = await Model.fromKeras(keras, { gpu });
-        models.push(model);
+    let built: Promise<{ model: Model; input: Float32Array }> | undefined;
+    const build = () => (built ??= (async () => {
+      const { model, random } = await syntheticOnGpu(500 + index, c.make, c.limits);
+      models.push(model);
+      const per = sizeOf(model.info.inputShape);
+      const input = c.pixels ? randomArray(random, c.batch * per, 127.5, 127.5) : randomArray(random, c.batch * per, 1.5, 0.2);
+      return { model, input };
+    })());
+    for (const m of METHODS) {
+      it(`${c.name}: ${m.label}`, async () => {
+        const { model, input } = await build();
         const per = sizeOf(model.info.inputShape);
-        const input = c.pixels ? randomArray(random, c.batch * per, 127.5, 127.5) : randomArray(random, c.batch * per, 1.5, 0.2);
-        const result = await model.explain(input, { method, skip });
-        const ref = referenceRelevance(model.graph, input, c.batch, result.targets, method === 'rlrp' ? (skip === 'ratio' ? 'rlrp-ratio' : 'rlrp') : (skip === 'ratio' ? 'rlrp-plus-ratio' : 'rlrp-plus'));
+        const bounds = c.pixels ? { low: 0, high: 255 } : { low: -1.3, high: 1.7 };
+        const result = await model.explain(input, { method: m.method, skip: m.skip, ...(m.zbox ? bounds : {}) });
+        const ref = referenceRelevance(model.graph, input, c.batch, result.targets, m.reference, bounds);
+        const judged = conditioned(model.graph, input, c.batch, result.targets, m.reference, bounds, ref.relevance);
+        let max = 0;
         for (let n = 0; n < c.batch; n++) {
-          let diff = 0;
-          let norm = 0;
-          for (let i = n * per; i < (n + 1) * per; i++) {
-            diff += (result.relevance[i] - ref.relevance[i]) ** 2;
-            norm += ref.relevance[i] ** 2;
-          }
-          expect(norm).toBeGreaterThan(0);
-          expect(Math.sqrt(diff / norm), `sample ${n}`).toBeLessThanOrEqual(1e-4);
+          if (!judged[n]) continue;
+          const err = relL2(result.relevance, ref.relevance, n * per, (n + 1) * per);
+          max = Math.max(max, err);
+          expect(err, `sample ${n}`).toBeLessThanOrEqual(1e-4);
         }
+        worst.push(`${c.name.split(':')[0]} ${m.label}: ${max.toExponential(2)} (${judged.filter(Boolean).length}/${c.batch} judged)`);
         for (const layer of result.layers) {
           const refLayer = ref.layers.find((l) => l.node === model.graph.layerOutputs.get(layer.name))!;
-          layer.l1.forEach((v, n) => expect(Math.abs(v - refLayer.l1[n]), `${layer.name} L1`).toBeLessThanOrEqual(1e-4 * Math.max(1, refLayer.l1[n])));
+          layer.l1.forEach((v, n) => {
+            if (judged[n]) expect(Math.abs(v - refLayer.l1[n]), `${layer.name} L1`).toBeLessThanOrEqual(1e-4 * Math.max(1, refLayer.l1[n]));
+          });
         }
-        if (method === 'rlrp-plus') expect(Math.min(...result.relevance)).toBeGreaterThanOrEqual(0);
+        if (m.method === 'rlrp-plus') expect(Math.min(...result.relevance)).toBeGreaterThanOrEqual(0);
       });
     }
   });

@@ -12,9 +12,10 @@ function windowParams(node: PoolNode, inputShape: Shape, total: number): number[
 /**
  * out = a * (pooling^T R): average pooling spreads R[o] / (real cells of o) over its window
  * (`plus`: a+ only, since W = 1/k > 0 has no negative part); max pooling routes R[o] to the
- * window's first maximum, found by a winner pass first.
+ * window's first maximum, found by a winner pass first over `io.values` (the pooled input; by
+ * default `io.act`, which a gradient replaces by ones). `accumulate` adds to out.
  */
-export async function poolMessage(res: GpuResources, node: PoolNode, inputShape: Shape, batch: number, io: { rel: TensorRef; act: TensorRef; out: TensorRef }, plus: boolean): Promise<Dispatch[]> {
+export async function poolMessage(res: GpuResources, node: PoolNode, inputShape: Shape, batch: number, io: { rel: TensorRef; act: TensorRef; out: TensorRef; values?: TensorRef }, plus: boolean, accumulate = false): Promise<Dispatch[]> {
   const outTotal = batch * (node.global ? spatial(inputShape)[2] : node.shape.reduce((a, b) => a * b, 1));
   const inTotal = batch * inputShape.reduce((a, b) => a * b, 1);
   const dispatches: Dispatch[] = [];
@@ -23,9 +24,9 @@ export async function poolMessage(res: GpuResources, node: PoolNode, inputShape:
     winner = res.buffer(outTotal * 4, GPUBufferUsage.STORAGE, `${node.kerasName} winners`);
     const pipeline = await res.pipeline('pool_argmax', { WG });
     const params = res.uniform(windowParams(node, inputShape, outTotal), `${node.kerasName} winner params`);
-    dispatches.push({ label: `${node.kerasName} winners`, pipeline, workgroups: res.grid(outTotal, WG), bindGroup: res.bindGroup(pipeline, [io.act, winner, params], node.kerasName) });
+    dispatches.push({ label: `${node.kerasName} winners`, pipeline, workgroups: res.grid(outTotal, WG), bindGroup: res.bindGroup(pipeline, [io.values ?? io.act, winner, params], node.kerasName) });
   }
-  const pipeline = await res.pipeline('relevance_pool', { WG, MAX: node.mode === 'max', PLUS: plus && node.mode === 'avg' });
+  const pipeline = await res.pipeline('relevance_pool', { WG, MAX: node.mode === 'max', PLUS: plus && node.mode === 'avg', ACCUMULATE: accumulate });
   const params = res.uniform(windowParams(node, inputShape, inTotal), `${node.kerasName} relevance params`);
   dispatches.push({ label: `${node.kerasName} relevance`, pipeline, workgroups: res.grid(inTotal, WG), bindGroup: res.bindGroup(pipeline, [io.rel, io.act, io.out, params, winner], node.kerasName) });
   return dispatches;

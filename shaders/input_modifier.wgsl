@@ -1,0 +1,27 @@
+// Input modifiers of the classical LRP rules, one thread per value:
+//   POSITIVE  out = max(x, 0)     NEGATIVE  out = min(x, 0)     ONES  out = 1
+// ONES also serves the gradient: the relevance kernels compute a * W'^T R, and a = 1 gives W'^T R.
+
+struct Params { count: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
+
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<uniform> p: Params;
+#if ${ONES}
+#else
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+#endif
+
+//#include nhwc_index
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let index = flat_index(gid, groups);
+  if (index >= p.count) { return; }
+#if ${ONES}
+  out[index] = 1.0;
+#elif ${POSITIVE}
+  out[index] = max(x[index], 0.0);
+#else
+  out[index] = min(x[index], 0.0);
+#endif
+}
