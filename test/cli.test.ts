@@ -87,6 +87,19 @@ describe.runIf(available)('rlrp CLI', () => {
     expect(readFileSync(join(dir, 'rel.png')).subarray(1, 4).toString()).toBe('PNG');
   });
 
+  it('explain with a classical composite and its parameters matches zennit (the oracle)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rlrp-'));
+    const oracle = join(FIXTURES, '..', 'oracle', 'k3_cnn_mnist_trained');
+    const { code } = await run(['explain', '--model', fixture('models/generated/k3_cnn_mnist_trained.h5'), '--input', join(oracle, 'input.npy'), '--method', 'epsilon-gamma-box', '--low', '0', '--high', '1', '--epsilon', '1e-6', '--gamma', '0.25', '--target', '7,2,1,0', '--out-npy', join(dir, 'rel.npy')]);
+    expect(code).toBe(0);
+    const rel = readNpy(join(dir, 'rel.npy'));
+    const ref = readNpy(join(oracle, 'epsilon-gamma-box.npy'));
+    let diff = 0;
+    let norm = 0;
+    ref.data.forEach((v, i) => { diff += (rel.data[i] - v) ** 2; norm += v * v; });
+    expect(Math.sqrt(diff / norm)).toBeLessThan(1e-4);
+  });
+
   it('explain rejects unknown methods and out-of-range targets', async () => {
     const args = ['explain', '--model', fixture('models/generated/k3_cnn_mnist_trained.h5'), '--input', fixture('reference/k3_cnn_mnist_trained/inputs.npy')];
     const method = await run([...args, '--method', 'lrp-magic']);
@@ -99,6 +112,14 @@ describe.runIf(available)('rlrp CLI', () => {
     expect(targets.stderr).toMatch(/2 targets for a batch of 6/);
     const bad = await run([...args, '--target', 'x']);
     expect(bad.code).toBe(2);
+    const epsilon = await run([...args, '--method', 'epsilon', '--epsilon=-1']);
+    expect(epsilon.code).toBe(1);
+    expect(epsilon.stderr).toMatch(/epsilon must be a finite number >= 0, got -1/);
+    const alphaBeta = await run([...args, '--method', 'alpha-beta', '--alpha', '3', '--beta', '1']);
+    expect(alphaBeta.stderr).toMatch(/alpha - beta must be 1/);
+    const rules = await run([...args, '--method', 'epsilon', '--rules', 'no_such_layer=zplus']);
+    expect(rules.code).toBe(1);
+    expect(rules.stderr).toMatch(/no_such_layer/);
   });
 
   it('errors go to stderr with a non-zero exit', async () => {

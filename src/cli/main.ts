@@ -10,10 +10,12 @@ import { readKerasModel, type KerasModel } from '../keras/load.js';
 import { formatNpy, parseNpy } from '../io/npy.js';
 import { Model } from '../model.js';
 import { InputShapeError } from '../errors.js';
+import type { LayerRuleName, Method } from '../rules/index.js';
 
 const USAGE = `usage:
   rlrp predict --model <file> --input <x.npy> [--config <arch.json>] [--labels <names.json>] [--top K] [--json]
-  rlrp explain --model <file> --input <x.npy> [--method rlrp|rlrp-plus] [--skip product|ratio]
+  rlrp explain --model <file> --input <x.npy> [--method <name>] [--skip product|ratio]
+               [--epsilon E] [--gamma G] [--alpha A --beta B] [--low L --high H] [--rules layer=rule,...]
                [--target N | N1,N2,...] [--out-npy rel.npy] [--out-png heat.png] [--config <arch.json>] [--json]
   rlrp inspect --model <file> [--config <arch.json>] [--json]
 
@@ -22,8 +24,15 @@ const USAGE = `usage:
   --input   float32 .npy, NHWC, batch first (a single sample without the batch axis is accepted)
   --labels  class names: a JSON array, or an object with a "class_names" array
   --method  relevance method (default rlrp: R-LRP as defined in the project's spec, reconstructed
-            from the paper's abstract; rlrp-plus: the project's variant with positive contributions)
+            from the paper's abstract; rlrp-plus: the project's variant with positive contributions;
+            classical (zennit's definitions): lrp0, epsilon, zplus, alpha-beta, gamma, flat, wsquare,
+            zbox, epsilon-plus, epsilon-alpha2-beta1, epsilon-plus-flat, epsilon-gamma-box;
+            baselines: gradient, gradient-x-input)
   --skip    how R-LRP splits relevance at Add (residual) layers: product (default) or ratio
+  --epsilon, --gamma, --alpha, --beta   rule parameters (defaults 1e-6, 0.25, 2, 1; alpha - beta = 1)
+  --low, --high   the model input's value range for zbox and epsilon-gamma-box (one number, or one
+            per input channel, comma-separated)
+  --rules   per-layer rules by Keras layer name, e.g. conv2d=zplus,dense_1=epsilon
   --target  class to explain: one for all samples or one per sample (default: the predicted class)
   --out-npy write the relevance (float32, the input's shape) to this .npy file
   --out-png write a heatmap of the first sample (channels summed; red positive, blue negative)
@@ -84,18 +93,46 @@ async function readInput(path: string, model: Model): Promise<{ data: Float32Arr
   return { data: array.data, shape: array.shape.length === per.length ? [1, ...array.shape] : array.shape };
 }
 
+function numberFlag(values: Record<string, string | boolean | undefined>, name: string): number | undefined {
+  const text = values[name];
+  if (typeof text !== 'string') return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value)) throw new UsageError(`--${name} must be a number, got '${text}'`);
+  return value;
+}
+
+/** A number, or a comma-separated list (one per input channel). */
+function boundFlag(values: Record<string, string | boolean | undefined>, name: string): number | number[] | undefined {
+  const text = values[name];
+  if (typeof text !== 'string') return undefined;
+  const list = text.split(',').map((t) => Number(t));
+  if (list.some((v) => !Number.isFinite(v))) throw new UsageError(`--${name} must be a number or comma-separated numbers, got '${text}'`);
+  return list.length === 1 ? list[0] : list;
+}
+
+function rulesFlag(text: string | undefined): Record<string, LayerRuleName> | undefined {
+  if (text === undefined) return undefined;
+  const entries = text.split(',').map((pair) => pair.split('='));
+  if (entries.some((e) => e.length !== 2 || !e[0] || !e[1])) throw new UsageError(`--rules must look like layer=rule,layer2=rule, got '${text}'`);
+  return Object.fromEntries(entries.map(([layer, rule]) => [layer.trim(), rule.trim() as LayerRuleName]));
+}
+
 async function explain(values: Record<string, string | boolean | undefined>): Promise<void> {
   if (typeof values.model !== 'string' || typeof values.input !== 'string') throw new UsageError('explain needs --model and --input');
   const target = parseTargets(values.target as string | undefined);
   const method = (values.method as string | undefined) ?? 'rlrp';
   const skip = values.skip as 'product' | 'ratio' | undefined;
+  const parameters = {
+    epsilon: numberFlag(values, 'epsilon'), gamma: numberFlag(values, 'gamma'), alpha: numberFlag(values, 'alpha'), beta: numberFlag(values, 'beta'),
+    low: boundFlag(values, 'low'), high: boundFlag(values, 'high'), rules: rulesFlag(values.rules as string | undefined),
+  };
   const t0 = performance.now();
   const model = await Model.load(values.model, { config: values.config as string | undefined });
   try {
     const loadMs = performance.now() - t0;
     const { data, shape } = await readInput(values.input, model);
     const t1 = performance.now();
-    const result = await model.explain(data, { method: method as 'rlrp', skip, target, shape });
+    const result = await model.explain(data, { method: method as Method, skip, target, shape, ...parameters });
     const explainMs = performance.now() - t1;
     if (typeof values['out-npy'] === 'string') await writeFile(values['out-npy'], formatNpy({ shape, data: result.relevance }));
     if (typeof values['out-png'] === 'string') {
@@ -179,6 +216,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       model: { type: 'string' }, input: { type: 'string' }, config: { type: 'string' }, labels: { type: 'string' }, json: { type: 'boolean' }, top: { type: 'string' },
       method: { type: 'string' }, skip: { type: 'string' }, target: { type: 'string' }, 'out-npy': { type: 'string' }, 'out-png': { type: 'string' },
+      epsilon: { type: 'string' }, gamma: { type: 'string' }, alpha: { type: 'string' }, beta: { type: 'string' }, low: { type: 'string' }, high: { type: 'string' }, rules: { type: 'string' },
     },
     strict: true,
   });
