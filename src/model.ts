@@ -41,6 +41,8 @@ export interface ExplainOptions extends MethodOptions {
   target?: number | number[];
   /** Input shape [batch, ...], checked against the model when given. */
   shape?: Shape;
+  /** Return the relevance at this Keras layer's output instead of at the input. */
+  layer?: string;
 }
 
 export interface LayerRelevance {
@@ -53,8 +55,9 @@ export interface LayerRelevance {
 
 export interface Explanation {
   method: string;
-  /** Relevance with the input's shape, batch first (NHWC). */
+  /** Relevance at the input (or at `layer`), batch first (NHWC), of shape `shape`. */
   relevance: Float32Array;
+  shape: number[];
   logits: Float32Array;
   targets: number[];
   batch: number;
@@ -183,7 +186,8 @@ export class Model {
   private async execute(input: Float32Array, batch: number, micro: number, plan: {
     input: TensorRef;
     encode(encoder: GPUCommandEncoder): void;
-    outputs: { ref: TensorRef; bytesPerSample: number }[];
+    /** Read back, or copied `into` a caller's buffer (then the returned array is empty). */
+    outputs: { ref: TensorRef; bytesPerSample: number; into?: GPUBuffer }[];
     /** Per-chunk uploads recorded before the plan (start sample, rows). */
     beforeChunk?(encoder: GPUCommandEncoder, start: number, rows: number): void;
     /** Recorded once after the last chunk. */
@@ -196,7 +200,8 @@ export class Model {
       try {
         const staging = res.buffer(batch * perIn, GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, 'input batch');
         device.queue.writeBuffer(staging, 0, input.buffer, input.byteOffset, input.byteLength);
-        const readbacks = plan.outputs.map((o, i) => res.buffer(batch * o.bytesPerSample, GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ, `output ${i}`));
+        const readbacks = plan.outputs.map((o, i) => o.into ?? res.buffer(batch * o.bytesPerSample, GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ, `output ${i}`));
+        const mapped = readbacks.filter((_, i) => !plan.outputs[i].into);
         const encoder = device.createCommandEncoder({ label: 'model' });
         for (let start = 0; start < batch; start += micro) {
           const rows = Math.min(micro, batch - start);
@@ -213,9 +218,9 @@ export class Model {
         const chunks = Math.ceil(batch / micro);
         const perChunk = this.chunkMs.get(plan.input.buffer);
         if (perChunk !== undefined && perChunk * chunks > 20) await new Promise((resolve) => setTimeout(resolve, 0.9 * perChunk * chunks));
-        await Promise.all(readbacks.map((b) => b.mapAsync(GPUMapMode.READ)));
+        await Promise.all(mapped.map((b) => b.mapAsync(GPUMapMode.READ)));
         this.chunkMs.set(plan.input.buffer, (performance.now() - started) / chunks);
-        return readbacks.map((b, i) => new Float32Array(b.getMappedRange().slice(0, batch * plan.outputs[i].bytesPerSample)));
+        return readbacks.map((b, i) => (plan.outputs[i].into ? new Float32Array(0) : new Float32Array(b.getMappedRange().slice(0, batch * plan.outputs[i].bytesPerSample))));
       } finally {
         res.destroy();
       }
@@ -227,6 +232,28 @@ export class Model {
    * predicted class), the logits, and each Keras layer's per-sample relevance L1 norm and sum.
    */
   async explain(input: Float32Array, options: ExplainOptions = {}): Promise<Explanation> {
+    return this.runExplanation(input, options);
+  }
+
+  /**
+   * As `explain`, but the relevance stays on the GPU: a new buffer (STORAGE | COPY_SRC |
+   * COPY_DST, float32, batch-first NHWC of `shape`) owned by the caller, who destroys it. It
+   * lives on this model's device and stays valid after `model.destroy()`.
+   */
+  async explainOnGpu(input: Float32Array, options: ExplainOptions = {}): Promise<Omit<Explanation, 'relevance'> & { relevance: GPUBuffer }> {
+    let buffer: GPUBuffer | undefined;
+    try {
+      const result = await this.runExplanation(input, options, (bytes) => (buffer = this.gpu.device.createBuffer({
+        size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: 'relevance',
+      })));
+      return { ...result, relevance: buffer! };
+    } catch (e) {
+      buffer?.destroy();
+      throw e;
+    }
+  }
+
+  private async runExplanation(input: Float32Array, options: ExplainOptions, gpuOutput?: (bytes: number) => GPUBuffer): Promise<Explanation> {
     this.assertAlive();
     const method = options.method ?? 'rlrp';
     const rule = ruleFor(method, options, this.graph);
@@ -237,6 +264,9 @@ export class Model {
     requested.forEach((t, i) => {
       if (t !== -1 && !(Number.isInteger(t) && t >= 0 && t < classes)) throw new InputShapeError(`target ${t} of sample ${i} is not a class index in [0, ${classes})`);
     });
+    const at = options.layer === undefined ? this.graph.input : this.graph.layerOutputs.get(options.layer);
+    if (at === undefined) throw new InputShapeError(`no layer named '${options.layer}' in the model (layers: ${[...this.graph.layerOutputs.keys()].join(', ')})`);
+    const relevanceShape = [batch, ...this.graph.nodes[at].shape];
     const micro = Math.min(batch, maxMicroBatch(this.gpu, this.graph));
     const key = `${rule.name}:${micro}`;
     let plan = this.relevancePlans.get(key);
@@ -260,7 +290,7 @@ export class Model {
         finish: (encoder) => timer.finish(encoder),
         outputs: [
           { ref: compiled.forward.tensors.get(this.graph.output)!, bytesPerSample: classes * 4 },
-          { ref: compiled.relevance.get(this.graph.input)!, bytesPerSample: sizeOf(this.info.inputShape) * 4 },
+          { ref: compiled.relevance.get(at)!, bytesPerSample: sizeOf(this.graph.nodes[at].shape) * 4, into: gpuOutput?.(batch * sizeOf(this.graph.nodes[at].shape) * 4) },
           { ref: { buffer: compiled.stats.buffer, offset: 0, size: compiled.stats.buffer.size }, bytesPerSample: compiled.stats.bytesPerSample },
           { ref: { buffer: compiled.targets, offset: 0, size: micro * 4 }, bytesPerSample: 4 },
         ],
@@ -272,7 +302,7 @@ export class Model {
         sum: Array.from({ length: batch }, (_, n) => stats[(n * slots + id) * 2 + 1]),
       }));
       const timings = await timer.read();
-      return { method: rule.name, relevance, logits, targets: Array.from(new Int32Array(chosen.buffer)), batch, layers, timings: timings && { forwardMs: timings.forward, relevanceMs: timings.relevance } };
+      return { method: rule.name, relevance, shape: relevanceShape, logits, targets: Array.from(new Int32Array(chosen.buffer)), batch, layers, timings: timings && { forwardMs: timings.forward, relevanceMs: timings.relevance } };
     } finally {
       targetsRes.destroy();
     }

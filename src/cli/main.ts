@@ -16,7 +16,8 @@ const USAGE = `usage:
   rlrp predict --model <file> --input <x.npy> [--config <arch.json>] [--labels <names.json>] [--top K] [--json]
   rlrp explain --model <file> --input <x.npy> [--method <name>] [--skip product|ratio]
                [--epsilon E] [--gamma G] [--alpha A --beta B] [--low L --high H] [--rules layer=rule,...]
-               [--target N | N1,N2,...] [--out-npy rel.npy] [--out-png heat.png] [--config <arch.json>] [--json]
+               [--target N | N1,N2,...] [--layer <keras name>] [--out-npy rel.npy] [--out-png heat.png]
+               [--config <arch.json>] [--json]
   rlrp inspect --model <file> [--config <arch.json>] [--json]
 
   --model   Keras model: legacy .h5, Keras 3 .keras, or a weights-only .h5 / .weights.h5 with --config
@@ -34,6 +35,7 @@ const USAGE = `usage:
             per input channel, comma-separated)
   --rules   per-layer rules by Keras layer name, e.g. conv2d=zplus,dense_1=epsilon
   --target  class to explain: one for all samples or one per sample (default: the predicted class)
+  --layer   report the relevance at this Keras layer's output instead of at the input
   --out-npy write the relevance (float32, the input's shape) to this .npy file
   --out-png write a heatmap of the first sample (channels summed; red positive, blue negative)
   --json    machine-readable output on stdout`;
@@ -132,11 +134,11 @@ async function explain(values: Record<string, string | boolean | undefined>): Pr
     const loadMs = performance.now() - t0;
     const { data, shape } = await readInput(values.input, model);
     const t1 = performance.now();
-    const result = await model.explain(data, { method: method as Method, skip, target, shape, ...parameters });
+    const result = await model.explain(data, { method: method as Method, skip, target, shape, layer: values.layer as string | undefined, ...parameters });
     const explainMs = performance.now() - t1;
-    if (typeof values['out-npy'] === 'string') await writeFile(values['out-npy'], formatNpy({ shape, data: result.relevance }));
+    if (typeof values['out-npy'] === 'string') await writeFile(values['out-npy'], formatNpy({ shape: result.shape, data: result.relevance }));
     if (typeof values['out-png'] === 'string') {
-      const [h, w, c] = shape.length === 4 ? shape.slice(1) : [1, shape[shape.length - 1], 1];
+      const [h, w, c] = result.shape.length === 4 ? result.shape.slice(1) : [1, result.shape.length > 1 ? result.shape[result.shape.length - 1] : 1, 1];
       const scale = Math.max(1, Math.floor(256 / Math.max(h, w)));
       await writeFile(values['out-png'], encodePng(heatmap(result.relevance, h, w, c), (raw) => deflateSync(raw), scale));
     }
@@ -146,17 +148,18 @@ async function explain(values: Record<string, string | boolean | undefined>): Pr
       process.stdout.write(`${JSON.stringify({
         logits, target: result.targets, method: result.method, adapter: model.info.adapter,
         layers: result.layers.map((l) => ({ name: l.name, l1: l.l1, sum: l.sum })),
-        relevance_shape: shape, out_npy: values['out-npy'] ?? null, out_png: values['out-png'] ?? null,
+        relevance_shape: result.shape, out_npy: values['out-npy'] ?? null, out_png: values['out-png'] ?? null,
         timings: { load_ms: loadMs, explain_ms: explainMs, forward_ms: result.timings?.forwardMs ?? null, relevance_ms: result.timings?.relevanceMs ?? null },
       })}\n`);
     } else {
       console.log(`model ${model.info.name} on ${model.info.adapter}; method ${result.method}`);
       const per = result.relevance.length / result.batch;
+      const where = values.layer ? `layer '${values.layer}'` : 'input';
       for (let n = 0; n < result.batch; n++) {
         let sum = 0;
         let l1 = 0;
         for (let i = n * per; i < (n + 1) * per; i++) { sum += result.relevance[i]; l1 += Math.abs(result.relevance[i]); }
-        console.log(`sample ${n}: target class ${result.targets[n]} (logit ${logits[n][result.targets[n]].toFixed(4)}), input relevance sum ${sum.toFixed(4)}, L1 ${l1.toFixed(4)}`);
+        console.log(`sample ${n}: target class ${result.targets[n]} (logit ${logits[n][result.targets[n]].toFixed(4)}), ${where} relevance sum ${sum.toFixed(4)}, L1 ${l1.toFixed(4)}`);
       }
       for (const key of ['out-npy', 'out-png']) if (values[key]) console.log(`wrote ${values[key]}`);
       const gpuTime = result.timings ? `; on the adapter: forward ${result.timings.forwardMs.toFixed(1)} ms, relevance ${result.timings.relevanceMs.toFixed(1)} ms` : '';
@@ -215,7 +218,7 @@ async function main(argv: string[]): Promise<number> {
     args: rest,
     options: {
       model: { type: 'string' }, input: { type: 'string' }, config: { type: 'string' }, labels: { type: 'string' }, json: { type: 'boolean' }, top: { type: 'string' },
-      method: { type: 'string' }, skip: { type: 'string' }, target: { type: 'string' }, 'out-npy': { type: 'string' }, 'out-png': { type: 'string' },
+      method: { type: 'string' }, skip: { type: 'string' }, target: { type: 'string' }, 'out-npy': { type: 'string' }, 'out-png': { type: 'string' }, layer: { type: 'string' },
       epsilon: { type: 'string' }, gamma: { type: 'string' }, alpha: { type: 'string' }, beta: { type: 'string' }, low: { type: 'string' }, high: { type: 'string' }, rules: { type: 'string' },
     },
     strict: true,

@@ -1,0 +1,67 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Model } from '../src/model.js';
+import { testGpu } from './helpers/gpu.js';
+import { fixture, fixturesAvailable, readNpy } from './helpers/fixtures.js';
+
+// explain() beyond the input map: relevance at a layer by Keras name, the result left on the
+// GPU for callers that keep working there, and bad options rejected before GPU work.
+const available = fixturesAvailable();
+
+describe.runIf(available)('explain API', () => {
+  const models: Model[] = [];
+  afterAll(() => models.forEach((m) => m.destroy()));
+  const load = async () => {
+    const model = await Model.load(fixture('models/generated/k3_cnn_mnist_trained.keras'), { gpu: await testGpu() });
+    models.push(model);
+    return { model, x: readNpy(fixture('reference/k3_cnn_mnist_trained/inputs.npy')) };
+  };
+
+  it('relevance at a layer by Keras name: its shape, and its sums agree with the per-layer report', async () => {
+    const { model, x } = await load();
+    const conv = model.keras.config.layers.find((l) => l.className === 'Conv2D')!.name;
+    const result = await model.explain(x.data, { method: 'rlrp', shape: x.shape, layer: conv });
+    const node = model.graph.nodes[model.graph.layerOutputs.get(conv)!];
+    expect(result.shape).toEqual([x.shape[0], ...node.shape]);
+    expect(result.relevance.length).toBe(x.shape[0] * node.shape.reduce((a, b) => a * b, 1));
+    const report = result.layers.find((l) => l.name === conv)!;
+    const per = result.relevance.length / result.batch;
+    for (let n = 0; n < result.batch; n++) {
+      let sum = 0;
+      let l1 = 0;
+      for (let i = n * per; i < (n + 1) * per; i++) { sum += result.relevance[i]; l1 += Math.abs(result.relevance[i]); }
+      expect(sum).toBeCloseTo(report.sum[n], 4);
+      expect(l1).toBeCloseTo(report.l1[n], 4);
+      expect(l1).toBeCloseTo(1, 4); // R-LRP without merges keeps |R|_1 = 1 at every layer
+    }
+    const atInput = await model.explain(x.data, { method: 'rlrp', shape: x.shape });
+    const inputName = model.keras.config.layers.find((l) => l.className === 'InputLayer')!.name;
+    expect(Array.from((await model.explain(x.data, { method: 'rlrp', shape: x.shape, layer: inputName })).relevance)).toEqual(Array.from(atInput.relevance));
+    await expect(model.explain(x.data, { layer: 'nope' })).rejects.toThrow(/no layer named 'nope'/);
+  });
+
+  it('explainOnGpu leaves the relevance in a caller-owned GPUBuffer equal to explain()', async () => {
+    const { model, x } = await load();
+    const { device } = model.gpu;
+    const onHost = await model.explain(x.data, { method: 'rlrp-plus', shape: x.shape });
+    const onGpu = await model.explainOnGpu(x.data, { method: 'rlrp-plus', shape: x.shape });
+    expect(onGpu.targets).toEqual(onHost.targets);
+    const bytes = onHost.relevance.byteLength;
+    const readback = device.createBuffer({ size: bytes, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(onGpu.relevance, 0, readback, 0, bytes);
+    device.queue.submit([encoder.finish()]);
+    await readback.mapAsync(GPUMapMode.READ);
+    expect(Array.from(new Float32Array(readback.getMappedRange().slice(0)))).toEqual(Array.from(onHost.relevance));
+    readback.destroy();
+    onGpu.relevance.destroy();
+  });
+
+  it('bad options fail before any GPU work', async () => {
+    const { model, x } = await load();
+    await expect(model.explain(x.data, { method: 'nope' as 'rlrp' })).rejects.toThrow(/unknown method 'nope'/);
+    await expect(model.explain(x.data, { method: 'epsilon', epsilon: -1 })).rejects.toThrow(/epsilon must be a finite number >= 0/);
+    await expect(model.explain(x.data, { method: 'alpha-beta', alpha: 2, beta: 2 })).rejects.toThrow(/alpha - beta must be 1/);
+    await expect(model.explain(x.data, { target: [1, 2] })).rejects.toThrow(/2 targets for a batch of 6/);
+    await expect(model.explain(x.data.subarray(0, 100))).rejects.toThrow(/not a whole number of samples/);
+  });
+});
