@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Model } from '../src/model.js';
-import { testGpu } from './helpers/gpu.js';
+import { syntheticOnGpu, testGpu } from './helpers/gpu.js';
+import { randomArray } from './helpers/synthetic.js';
 import { fixture, fixturesAvailable, readNpy } from './helpers/fixtures.js';
 
 // explain() beyond the input map: relevance at a layer by Keras name, the result left on the
@@ -54,6 +55,23 @@ describe.runIf(available)('explain API', () => {
     expect(Array.from(new Float32Array(readback.getMappedRange().slice(0)))).toEqual(Array.from(onHost.relevance));
     readback.destroy();
     onGpu.relevance.destroy();
+  });
+
+  it('R-LRP maps of a bias-free ReLU net do not change when the input is scaled by c > 0', async () => {
+    const { model, random } = await syntheticOnGpu(77, (m) => {
+      const c = m.layer('Conv2D', { filters: 5, kernel_size: [3, 3], padding: 'same', activation: 'relu', use_bias: false }, [m.input([7, 6, 2])], { kernel: [3, 3, 2, 5] });
+      const p = m.layer('MaxPooling2D', { pool_size: [2, 2] }, [c]);
+      return m.layer('Dense', { units: 4, use_bias: false }, [m.layer('Flatten', {}, [p])], { kernel: [45, 4] });
+    });
+    models.push(model);
+    const x = randomArray(random, 84, 1, 0.5);
+    for (const method of ['rlrp', 'rlrp-plus'] as const) {
+      const base = await model.explain(x, { method, target: 2 });
+      for (const c of [1e-3, 3.7, 250]) {
+        const scaled = await model.explain(x.map((v) => v * c), { method, target: 2 });
+        base.relevance.forEach((v, i) => expect(Math.abs(scaled.relevance[i] - v)).toBeLessThanOrEqual(1e-5));
+      }
+    }
   });
 
   it('bad options fail before any GPU work', async () => {
