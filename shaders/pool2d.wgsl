@@ -1,5 +1,7 @@
-// Max or average pooling (global pooling is a window over the whole image). Average pooling
-// divides by the cells inside the image, as TensorFlow's 'same' padding does.
+// Pooling over windows (global pooling is a window over the whole image): average, max, or
+// ARGMAX, the flat input index of each window's first maximum in row-major order, to which
+// R-LRP routes the window's relevance. Padded cells never win and are not counted: average
+// pooling divides by the cells inside the image, as TensorFlow's 'same' padding does.
 
 struct Params {
   total: u32, inH: u32, inW: u32, C: u32,
@@ -8,7 +10,11 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> input: array<f32>;
+#if ${ARGMAX}
+@group(0) @binding(1) var<storage, read_write> output: array<u32>;
+#else
 @group(0) @binding(1) var<storage, read_write> output: array<f32>;
+#endif
 @group(0) @binding(2) var<uniform> p: Params;
 
 //#include nhwc_index
@@ -18,34 +24,32 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let index = flat_index(gid, groups);
   if (index >= p.total) { return; }
   let at = nhwc(index, p.outH, p.outW, p.C);
-  let n = at.x;
-  let oy = at.y;
-  let ox = at.z;
-  let c = at.w;
-#if ${MAX}
-  var acc = -3.402823e38;
-#else
-  var acc = 0.0;
+  var best = 0xffffffffu;
+  var bestValue = 0.0;
+  var sum = 0.0;
   var count = 0u;
-#endif
   for (var ky = 0u; ky < p.KH; ky++) {
-    let iy = oy * p.strideH + ky - p.padTop;
+    let iy = at.y * p.strideH + ky - p.padTop;
     if (iy >= p.inH) { continue; }
     for (var kx = 0u; kx < p.KW; kx++) {
-      let ix = ox * p.strideW + kx - p.padLeft;
+      let ix = at.z * p.strideW + kx - p.padLeft;
       if (ix >= p.inW) { continue; }
-      let v = input[((n * p.inH + iy) * p.inW + ix) * p.C + c];
-#if ${MAX}
-      acc = max(acc, v);
-#else
-      acc += v;
+      let i = ((at.x * p.inH + iy) * p.inW + ix) * p.C + at.w;
+      let v = input[i];
+      // Strictly greater: ties keep the first maximum.
+      if (count == 0u || v > bestValue) {
+        best = i;
+        bestValue = v;
+      }
+      sum += v;
       count++;
-#endif
     }
   }
-#if ${MAX}
-  output[index] = acc;
+#if ${ARGMAX}
+  output[index] = best;
+#elif ${MAX}
+  output[index] = bestValue;
 #else
-  output[index] = acc / f32(max(count, 1u));
+  output[index] = sum / f32(max(count, 1u));
 #endif
 }

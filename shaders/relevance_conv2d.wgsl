@@ -1,7 +1,8 @@
-// Relevance message of Conv2D / Dense: out[i] = a[i] * sum_j w'[j][i] * R[j], the transposed
-// convolution gathered per input value (no scatter, no atomics). w' is the weight; with PLUS
-// it is max(w, 0) where a >= 0 and min(w, 0) where a < 0, so a*w' = max(a*w, 0) (R-LRP+).
-// A weight split along output channels runs one dispatch per chunk; later chunks accumulate.
+// Relevance message of Conv2D / Dense / DepthwiseConv2D: out[i] = a[i] * sum_j w'[j][i] * R[j],
+// the transposed convolution gathered per input value (no scatter, no atomics). w' is the
+// weight; with PLUS it is max(w, 0) where a >= 0 and min(w, 0) where a < 0, so a*w' = max(a*w, 0)
+// (R-LRP+). A weight split along output channels runs one dispatch per chunk; later chunks
+// accumulate. DEPTHWISE: input channel c feeds only outputs c*N .. c*N + N-1 (N = multiplier).
 
 struct Params {
   total: u32, inH: u32, inW: u32, inC: u32,
@@ -37,8 +38,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       if (tx >= 0x80000000u || tx % p.strideW != 0u) { continue; }
       let ox = tx / p.strideW;
       if (ox >= p.outW) { continue; }
+#if ${DEPTHWISE}
+      let r = ((at.x * p.outH + oy) * p.outW + ox) * p.outStride + at.w * p.N;
+      let w = (ky * p.KW + kx) * p.outStride + at.w * p.N;
+#else
       let r = ((at.x * p.outH + oy) * p.outW + ox) * p.outStride + p.outOffset;
       let w = ((ky * p.KW + kx) * p.inC + at.w) * p.N;
+#endif
       for (var co = 0u; co < p.N; co++) {
 #if ${PLUS}
         let wc = select(min(weight[w + co], 0.0), max(weight[w + co], 0.0), a >= 0.0);

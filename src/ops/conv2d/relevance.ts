@@ -14,7 +14,7 @@ export async function convMessage(res: GpuResources, node: ConvNode, weights: Co
   const w = node.window;
   const dispatches: Dispatch[] = [];
   for (const [i, chunk] of weights.chunks.entries()) {
-    const pipeline = await res.pipeline('relevance_conv2d', { WG, PLUS: plus, ACCUMULATE: accumulate || i > 0 });
+    const pipeline = await res.pipeline('relevance_conv2d', { WG, PLUS: plus, DEPTHWISE: false, ACCUMULATE: accumulate || i > 0 });
     const params = res.uniform([
       total, inH, inW, inC, outH, outW, outC, chunk.start, chunk.count, w.kernel[0], w.kernel[1], w.strides[0], w.strides[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2],
     ], `${node.kerasName} relevance params`);

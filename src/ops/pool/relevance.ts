@@ -22,7 +22,7 @@ export async function poolMessage(res: GpuResources, node: PoolNode, inputShape:
   let winner: GPUBuffer | undefined;
   if (node.mode === 'max') {
     winner = res.buffer(outTotal * 4, GPUBufferUsage.STORAGE, `${node.kerasName} winners`);
-    const pipeline = await res.pipeline('pool_argmax', { WG });
+    const pipeline = await res.pipeline('pool2d', { WG, MAX: true, ARGMAX: true });
     const params = res.uniform(windowParams(node, inputShape, outTotal), `${node.kerasName} winner params`);
     dispatches.push({ label: `${node.kerasName} winners`, pipeline, workgroups: res.grid(outTotal, WG), bindGroup: res.bindGroup(pipeline, [io.values ?? io.act, winner, params], node.kerasName) });
   }
