@@ -49,6 +49,17 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'dilated conv, strided depthwise, LeakyReLU/swish/sigmoid, Reshape, Dropout, final Softmax', batch: 2,
+    make: (m) => {
+      let x = m.layer('Conv2D', conv(6, [3, 3], { dilation_rate: [2, 2], activation: 'swish' }), [m.input([10, 9, 2])], convVars([3, 3], 2, 6));
+      x = m.layer('LeakyReLU', { negative_slope: 0.2 }, [x]);
+      x = m.layer('DepthwiseConv2D', { kernel_size: [3, 3], strides: [2, 2], padding: 'same', activation: 'sigmoid' }, [x], { kernel: [3, 3, 6, 1], bias: [6] });
+      x = m.layer('Dropout', { rate: 0.3 }, [m.layer('Reshape', { target_shape: [-1, 6] }, [x])]);
+      const logits = m.layer('Dense', { units: 4 }, [m.layer('Flatten', {}, [x])], { kernel: [5 * 5 * 6, 4], bias: [4] }, 0.3);
+      return m.layer('Softmax', {}, [logits]);
+    },
+  },
+  {
     name: 'tiny binding limit: micro-batches and a dense weight split along outputs', batch: 5, limits: { maxStorageBufferBindingSize: 4096 },
     make: (m) => {
       const c = m.layer('Conv2D', conv(4, [3, 3], { activation: 'relu' }), [m.input([8, 8, 4])], convVars([3, 3], 4, 4));
