@@ -16,9 +16,13 @@ export interface ConvWeights {
 
 interface Tiling { TM: number; TN: number; WGM: number; WGN: number; BK: number }
 
-/** Wide tiles for many output pixels; a GEMV-like shape for dense layers on small batches. */
+/**
+ * Wide tiles for many output pixels; a GEMV-like shape for dense layers on small batches.
+ * 8x8 outputs per thread, 64 threads and K steps of 32 ran ~1.6x faster on lavapipe than
+ * 4x4 x 256 threads x 8 (VGG-sized layers): fewer barriers and more FMAs per shared load.
+ */
 function tiling(m: number): Tiling {
-  if (m >= 64) return { TM: 4, TN: 4, WGM: 16, WGN: 16, BK: 8 };
+  if (m >= 64) return { TM: 8, TN: 8, WGM: 8, WGN: 8, BK: 32 };
   return { TM: Math.min(8, m), TN: 4, WGM: 1, WGN: 64, BK: 16 };
 }
 
