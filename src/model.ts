@@ -70,6 +70,7 @@ export interface Explanation {
 export class Model {
   private plans = new Map<string, ForwardPlan>();
   private relevancePlans = new Map<string, RelevancePlan>();
+  private static readonly RELEVANCE_PLANS_KEPT = 3;
   /** Last wall time of one micro-batch per compiled plan (keyed by its input buffer), to pace read-backs. */
   private chunkMs = new WeakMap<GPUBuffer, number>();
   private destroyed = false;
@@ -270,12 +271,18 @@ export class Model {
     const micro = Math.min(batch, maxMicroBatch(this.gpu, this.graph));
     const key = `${rule.name}:${micro}`;
     let plan = this.relevancePlans.get(key);
-    if (!plan) {
-      for (const p of this.relevancePlans.values()) p.destroy();
-      this.relevancePlans.clear();
+    if (plan) {
+      this.relevancePlans.delete(key); // re-inserted below: the map's order is least recently used first
+    } else {
+      // A few methods side by side stay compiled; beyond that the least recently used plan goes.
+      while (this.relevancePlans.size >= Model.RELEVANCE_PLANS_KEPT) {
+        const [oldest, old] = this.relevancePlans.entries().next().value!;
+        old.destroy();
+        this.relevancePlans.delete(oldest);
+      }
       plan = await checked(this.gpu, 'compiling the relevance pass', () => RelevancePlan.compile(this.gpu, this.graph, this.weights, micro, rule));
-      this.relevancePlans.set(key, plan);
     }
+    this.relevancePlans.set(key, plan);
     const compiled = plan;
     const nodes = this.graph.nodes.length;
     const targetsRes = new GpuResources(this.gpu);
