@@ -286,8 +286,8 @@ export class Model {
     const compiled = plan;
     const nodes = this.graph.nodes.length;
     const targetsRes = new GpuResources(this.gpu);
+    const timer = new PassTimer(this.gpu, targetsRes, 2 * Math.ceil(batch / micro));
     try {
-      const timer = new PassTimer(this.gpu, targetsRes, 2 * Math.ceil(batch / micro));
       // Targets go through a buffer copied per chunk inside the encoder: a queue write would land before every chunk.
       const targets = targetsRes.constants(Int32Array.from(requested), 'requested targets', GPUBufferUsage.COPY_SRC);
       const [logits, relevance, stats, chosen] = await this.execute(input, batch, micro, {
@@ -311,6 +311,7 @@ export class Model {
       const timings = await timer.read();
       return { method: rule.name, relevance, shape: relevanceShape, logits, targets: Array.from(new Int32Array(chosen.buffer)), batch, layers, timings: timings && { forwardMs: timings.forward, relevanceMs: timings.relevance } };
     } finally {
+      timer.destroy();
       targetsRes.destroy();
     }
   }

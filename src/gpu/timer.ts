@@ -41,7 +41,11 @@ export class PassTimer {
     const totals: Record<string, number> = {};
     this.labels.forEach((label, i) => { totals[label] = (totals[label] ?? 0) + Number(ticks[2 * i + 1] - ticks[2 * i]) / 1e6; });
     this.readback.unmap();
-    this.querySet!.destroy();
     return totals;
+  }
+
+  /** Frees the query set (its buffers belong to the GpuResources given at construction). */
+  destroy(): void {
+    this.querySet?.destroy();
   }
 }

@@ -1,7 +1,7 @@
 import { InputShapeError, ModelFormatError, UnsupportedLayerError } from '../errors.js';
 import type { KerasLayer } from '../keras/config.js';
 import type { KerasModel } from '../keras/load.js';
-import type { Activation, ActivationKind, Graph, GraphNode, Shape, Window } from './ir.js';
+import type { Activation, Graph, GraphNode, Shape, Window } from './ir.js';
 import { sizeOf } from './ir.js';
 
 /** Builds the raw (not yet canonical) graph from a Keras model, inferring and checking every shape. */
@@ -332,4 +332,3 @@ export function buildGraph(model: KerasModel, options: BuildOptions = {}): Graph
   return { name: config.name, nodes, input, output, outputSoftmax: false, layerOutputs };
 }
 
-export type { ActivationKind };

@@ -103,7 +103,3 @@ export function consumers(graph: Graph): Map<number, number[]> {
   for (const node of graph.nodes) for (const input of node.inputs) map.get(input)!.push(node.id);
   return map;
 }
-
-export function nodeById(graph: Graph): Map<number, GraphNode> {
-  return new Map(graph.nodes.map((n) => [n.id, n]));
-}

@@ -140,4 +140,3 @@ export function parseModelConfig(root: Json, label: string): KerasModelConfig {
   throw new UnsupportedLayerError(`${label}: model class '${className}' is not supported (expected Sequential or Functional)`);
 }
 
-export { declaredInputShape };

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseNpy } from '../../src/io/npy.js';
@@ -90,8 +90,4 @@ export function preprocess(data: Dataset, fn: Preprocess, start = 0, count = dat
 
 export function referenceJson(id: string) {
   return JSON.parse(readFileSync(fixture('reference', id, 'ref.json'), 'utf8'));
-}
-
-export function listFiles(dir: string): string[] {
-  return readdirSync(dir);
 }
