@@ -40,9 +40,30 @@ function parseActivation(value: unknown, layer: KerasLayer): Activation {
   return { ...activation };
 }
 
+/**
+ * Bounds on what a configuration may declare, far above any real image classifier: a file
+ * that claims more is corrupt or hostile, and is refused before anything is allocated.
+ */
+const MAX_DIM = 1 << 24;
+const MAX_ELEMENTS_PER_SAMPLE = 2 ** 31;
+
+/** A positive integer configuration value (filters, units, depth_multiplier), with MAX_DIM as a sanity bound. */
+function count(value: unknown, layer: KerasLayer, key: string): number {
+  if (!(Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= MAX_DIM)) {
+    throw new ModelFormatError(`${where(layer)}: ${key} must be a positive integer (at most ${MAX_DIM}), got ${JSON.stringify(value)}`);
+  }
+  return value as number;
+}
+
+/** A finite number configuration value (epsilon, max_value, slopes). */
+function finite(value: unknown, layer: KerasLayer, key: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ModelFormatError(`${where(layer)}: ${key} must be a finite number, got ${JSON.stringify(value)}`);
+  return value;
+}
+
 function pair(value: unknown, layer: KerasLayer, key: string): [number, number] {
   const v = Array.isArray(value) ? value : [value, value];
-  if (v.length !== 2 || !v.every((x) => Number.isInteger(x) && (x as number) > 0)) {
+  if (v.length !== 2 || !v.every((x) => Number.isInteger(x) && (x as number) > 0 && (x as number) <= MAX_DIM)) {
     throw new ModelFormatError(`${where(layer)}: ${key} must be one or two positive integers, got ${JSON.stringify(value)}`);
   }
   return [v[0] as number, v[1] as number];
@@ -82,7 +103,7 @@ function requireChannelsLast(layer: KerasLayer): void {
 }
 
 function requireLastAxis(layer: KerasLayer, shape: Shape): void {
-  const axis = Array.isArray(layer.config.axis) ? (layer.config.axis as number[]) : [layer.config.axis ?? -1];
+  const axis = Array.isArray(layer.config.axis) ? (layer.config.axis as unknown[]) : [layer.config.axis ?? -1];
   if (axis.length !== 1 || !(axis[0] === -1 || axis[0] === shape.length)) {
     throw new UnsupportedLayerError(`${where(layer)}: axis ${JSON.stringify(layer.config.axis)} is not supported (last axis only)`);
   }
@@ -98,10 +119,11 @@ function weight(model: KerasModel, layer: KerasLayer, role: string, expected: Sh
 }
 
 function perChannel(value: unknown, channels: number, layer: KerasLayer, key: string): Float32Array {
-  const list = Array.isArray(value) ? (value as number[]).flat(Infinity as 1) as number[] : [value as number];
-  if (list.length === 1) return new Float32Array(channels).fill(Number(list[0]));
+  const list = Array.isArray(value) ? (value as unknown[]).flat(Infinity as 1) : [value];
+  if (!list.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new ModelFormatError(`${where(layer)}: ${key} must be finite numbers, got ${JSON.stringify(value).slice(0, 200)}`);
+  if (list.length === 1) return new Float32Array(channels).fill(list[0] as number);
   if (list.length !== channels) throw new ModelFormatError(`${where(layer)}: ${key} has ${list.length} values for ${channels} channels`);
-  return Float32Array.from(list.map(Number));
+  return Float32Array.from(list as number[]);
 }
 
 export interface BuildOptions {
@@ -129,22 +151,42 @@ export function buildGraph(model: KerasModel, options: BuildOptions = {}): Graph
 
   type NewNode = GraphNode extends infer N ? (N extends GraphNode ? Omit<N, 'id'> : never) : never;
   const emit = (node: NewNode): number => {
+    const layer = byName.get(node.kerasName)!;
+    if (!node.shape.every((d) => Number.isSafeInteger(d) && d > 0) || sizeOf(node.shape) > MAX_ELEMENTS_PER_SAMPLE) {
+      throw new ModelFormatError(`${model.label}: ${where(layer)}: output shape [${node.shape.join(', ')}] is not a valid tensor shape (positive integers, at most ${MAX_ELEMENTS_PER_SAMPLE} values per sample)`);
+    }
     const id = nodes.length;
     nodes.push({ ...node, id } as GraphNode);
     return id;
   };
 
-  const visit = (name: string): number => {
-    const done = layerOutputs.get(name);
-    if (done !== undefined) return done;
-    if (visiting.has(name)) throw new ModelFormatError(`${model.label}: layer '${name}' is part of a cycle`);
-    visiting.add(name);
-    const layer = byName.get(name)!;
-    const inputs = layer.inbound.map(visit);
-    const id = buildLayer(layer, inputs);
-    visiting.delete(name);
-    layerOutputs.set(name, id);
-    return id;
+  // Depth first without recursion: a hostile config may chain more layers than the call stack holds.
+  const visit = (root: string): number => {
+    const stack: KerasLayer[] = [];
+    const next: number[] = [];
+    const enter = (name: string) => {
+      if (visiting.has(name)) throw new ModelFormatError(`${model.label}: layer '${name}' is part of a cycle`);
+      const layer = byName.get(name);
+      if (!layer) throw new ModelFormatError(`${model.label}: the model refers to a layer '${name}' that it does not define`);
+      visiting.add(name);
+      stack.push(layer);
+      next.push(0);
+    };
+    if (!layerOutputs.has(root)) enter(root);
+    while (stack.length > 0) {
+      const top = stack.length - 1;
+      const layer = stack[top];
+      if (next[top] < layer.inbound.length) {
+        const source = layer.inbound[next[top]++];
+        if (!layerOutputs.has(source)) enter(source);
+        continue;
+      }
+      stack.pop();
+      next.pop();
+      layerOutputs.set(layer.name, buildLayer(layer, layer.inbound.map((n) => layerOutputs.get(n)!)));
+      visiting.delete(layer.name);
+    }
+    return layerOutputs.get(root)!;
   };
 
   const buildLayer = (layer: KerasLayer, inputs: number[]): number => {
@@ -158,9 +200,13 @@ export function buildGraph(model: KerasModel, options: BuildOptions = {}): Graph
     }
     switch (cls) {
       case 'InputLayer': {
-        const declared = ((c.batch_shape ?? c.batch_input_shape) as (number | null)[] | undefined)?.slice(1);
+        const batchShape = c.batch_shape ?? c.batch_input_shape;
+        if (batchShape != null && !(Array.isArray(batchShape) && batchShape.every((d) => d === null || typeof d === 'number'))) {
+          throw new ModelFormatError(`${where(layer)}: batch_shape ${JSON.stringify(batchShape).slice(0, 200)} is not a list of dimensions`);
+        }
+        const declared = (batchShape as (number | null)[] | undefined)?.slice(1);
         const dims = options.inputShape ?? declared;
-        if (!dims || dims.some((d) => d == null || !(Number(d) > 0))) {
+        if (!dims || dims.some((d) => d == null || !(Number.isSafeInteger(d) && d > 0))) {
           throw new InputShapeError(`${where(layer)}: input shape [${(declared ?? []).map((d) => d ?? 'None').join(', ')}] is not fully known; pass inputShape`);
         }
         if (options.inputShape && declared && declared.some((d, i) => d != null && d !== options.inputShape![i])) {
@@ -173,7 +219,7 @@ export function buildGraph(model: KerasModel, options: BuildOptions = {}): Graph
         requireChannelsLast(layer);
         if (c.groups != null && c.groups !== 1) throw new UnsupportedLayerError(`${where(layer)}: grouped convolution (groups=${String(c.groups)}) is not supported`);
         const kernel = pair(c.kernel_size, layer, 'kernel_size');
-        const filters = Number(c.filters);
+        const filters = count(c.filters, layer, 'filters');
         const { window, outH, outW } = makeWindow(layer, shape, kernel, pair(c.strides ?? 1, layer, 'strides'), pair(c.dilation_rate ?? 1, layer, 'dilation_rate'), c.padding);
         if (window.strides.some((s) => s > 1) && window.dilation.some((d) => d > 1)) {
           throw new UnsupportedLayerError(`${where(layer)}: strides > 1 together with dilation_rate > 1 is not supported (Keras rejects it too)`);
@@ -190,7 +236,7 @@ export function buildGraph(model: KerasModel, options: BuildOptions = {}): Graph
         requireRank(layer, shape, 3);
         requireChannelsLast(layer);
         const kernel = pair(c.kernel_size, layer, 'kernel_size');
-        const multiplier = Number(c.depth_multiplier ?? 1);
+        const multiplier = count(c.depth_multiplier ?? 1, layer, 'depth_multiplier');
         const { window, outH, outW } = makeWindow(layer, shape, kernel, pair(c.strides ?? 1, layer, 'strides'), pair(c.dilation_rate ?? 1, layer, 'dilation_rate'), c.padding);
         const useBias = c.use_bias !== false;
         return emit({
@@ -201,7 +247,7 @@ export function buildGraph(model: KerasModel, options: BuildOptions = {}): Graph
         });
       }
       case 'Dense': {
-        const units = Number(c.units);
+        const units = count(c.units, layer, 'units');
         const features = shape[shape.length - 1];
         const useBias = c.use_bias !== false;
         return emit({
@@ -232,7 +278,7 @@ export function buildGraph(model: KerasModel, options: BuildOptions = {}): Graph
       case 'BatchNormalization': {
         requireLastAxis(layer, shape);
         const ch = shape[shape.length - 1];
-        const eps = Number(c.epsilon ?? 1e-3);
+        const eps = finite(c.epsilon ?? 1e-3, layer, 'epsilon');
         const gamma = c.scale === false ? new Float32Array(ch).fill(1) : weight(model, layer, 'gamma', [ch]);
         const beta = c.center === false ? new Float32Array(ch) : weight(model, layer, 'beta', [ch]);
         const mean = weight(model, layer, 'moving_mean', [ch]);
@@ -274,11 +320,11 @@ export function buildGraph(model: KerasModel, options: BuildOptions = {}): Graph
         return emit({ ...base, op: 'activation', shape, activation: { kind: 'softmax' } });
       case 'ReLU':
       case 'LeakyReLU': {
-        const slope = Number(cls === 'LeakyReLU' ? (c.negative_slope ?? c.alpha ?? 0.3) : (c.negative_slope ?? 0));
+        const slope = finite(cls === 'LeakyReLU' ? (c.negative_slope ?? c.alpha ?? 0.3) : (c.negative_slope ?? 0), layer, 'negative_slope');
         const activation: Activation = { kind: 'relu' };
-        if (c.max_value != null) activation.maxValue = Number(c.max_value);
+        if (c.max_value != null) activation.maxValue = finite(c.max_value, layer, 'max_value');
         if (slope !== 0) activation.negativeSlope = slope;
-        if (c.threshold != null && Number(c.threshold) !== 0) activation.threshold = Number(c.threshold);
+        if (c.threshold != null && finite(c.threshold, layer, 'threshold') !== 0) activation.threshold = c.threshold as number;
         return emit({ ...base, op: 'activation', shape, activation });
       }
       case 'Add': {
@@ -290,7 +336,7 @@ export function buildGraph(model: KerasModel, options: BuildOptions = {}): Graph
       }
       case 'Concatenate': {
         const rank = shape.length;
-        const axis = Number(c.axis ?? -1);
+        const axis = c.axis ?? -1;
         if (!(axis === -1 || axis === rank)) throw new UnsupportedLayerError(`${where(layer)}: concatenation on axis ${axis} is not supported (last axis only)`);
         for (const s of shapes) {
           if (s.length !== rank || s.slice(0, -1).join() !== shape.slice(0, -1).join()) {
@@ -302,7 +348,10 @@ export function buildGraph(model: KerasModel, options: BuildOptions = {}): Graph
       case 'Flatten':
         return emit({ ...base, op: 'reshape', shape: [sizeOf(shape)] });
       case 'Reshape': {
-        const target = (c.target_shape as number[]).map(Number);
+        const target = c.target_shape;
+        if (!Array.isArray(target) || !target.every((d) => Number.isSafeInteger(d) && (d === -1 || d > 0)) || target.filter((d) => d === -1).length > 1) {
+          throw new ModelFormatError(`${where(layer)}: target_shape ${JSON.stringify(target)} is not a list of positive integers (with at most one -1)`);
+        }
         const known = target.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
         const resolved = target.map((d) => (d === -1 ? sizeOf(shape) / known : d));
         if (sizeOf(resolved) !== sizeOf(shape) || !resolved.every(Number.isInteger)) {
@@ -316,9 +365,10 @@ export function buildGraph(model: KerasModel, options: BuildOptions = {}): Graph
         const p = c.padding ?? 1;
         let pads: [number, number, number, number];
         if (typeof p === 'number') pads = [p, p, p, p];
-        else if (Array.isArray(p) && p.every((x) => typeof x === 'number')) pads = [p[0], p[0], p[1], p[1]];
-        else if (Array.isArray(p) && p.length === 2 && p.every(Array.isArray)) pads = [p[0][0], p[0][1], p[1][0], p[1][1]];
+        else if (Array.isArray(p) && p.length === 2 && p.every((x) => typeof x === 'number')) pads = [p[0], p[0], p[1], p[1]];
+        else if (Array.isArray(p) && p.length === 2 && p.every((x) => Array.isArray(x) && x.length === 2)) pads = [p[0][0], p[0][1], p[1][0], p[1][1]];
         else throw new ModelFormatError(`${where(layer)}: unreadable padding ${JSON.stringify(p)}`);
+        if (!pads.every((x) => Number.isSafeInteger(x) && x >= 0 && x <= MAX_DIM)) throw new ModelFormatError(`${where(layer)}: padding ${JSON.stringify(p)} must be non-negative integers`);
         return emit({ ...base, op: 'pad', pads, shape: [shape[0] + pads[0] + pads[1], shape[1] + pads[2] + pads[3], shape[2]] });
       }
       default: // Dropout and friends: identities at inference.

@@ -3,11 +3,14 @@ import { readKerasModel, type KerasLoadOptions, type KerasModel } from '../keras
 import { buildGraph, type BuildOptions } from './build.js';
 import { canonicalize } from './canonicalize.js';
 import type { Graph } from './ir.js';
+import { checkFiniteParameters } from './validate.js';
 
 export interface GraphLoadOptions extends KerasLoadOptions, BuildOptions {}
 
 export function graphFromKeras(keras: KerasModel, options: BuildOptions = {}): Graph {
-  return canonicalize(buildGraph(keras, options));
+  const graph = canonicalize(buildGraph(keras, options));
+  checkFiniteParameters(graph, keras.label);
+  return graph;
 }
 
 /** Reads a Keras file and returns its canonical graph (and the raw Keras model for inspection). No GPU work. */

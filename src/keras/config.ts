@@ -59,7 +59,7 @@ function tensorRef(arg: unknown, layer: string, label: string): string {
     const history = arg.config.keras_history as unknown[];
     return tensorRef(history, layer, label);
   }
-  throw new ModelFormatError(`${label}: layer '${layer}' has an unreadable inbound tensor ${JSON.stringify(arg).slice(0, 200)}`);
+  throw new ModelFormatError(`${label}: layer '${layer}' has an unreadable inbound tensor ${String(JSON.stringify(arg)).slice(0, 200)}`);
 }
 
 function inboundNames(layer: Json, name: string, label: string): string[] {

@@ -40,8 +40,19 @@ function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
+/** HDF5 type classes (H5T_class_t) that h5wasm reports in its metadata. */
+const H5T_FLOAT = 1;
+/** Deflate (HDF5's gzip filter) cannot expand data by more than about 1032:1. */
+const MAX_FILTER_RATIO = 1032;
+
+interface StorageMetadata {
+  type: number;
+  size: number;
+  shape: number[] | null;
+}
+
 export class Hdf5File {
-  private constructor(private readonly file: h5wasm.File, private readonly path: string, private readonly fs: { unlink(p: string): void }, readonly label: string) {}
+  private constructor(private readonly file: h5wasm.File, private readonly path: string, private readonly fs: { unlink(p: string): void }, readonly label: string, private readonly fileBytes: number) {}
 
   static async open(bytes: Uint8Array, label: string): Promise<Hdf5File> {
     if (!isHdf5(bytes)) throw new ModelFormatError(`${label} is not an HDF5 file (no HDF5 signature)`);
@@ -49,24 +60,51 @@ export class Hdf5File {
     const path = `/rlrp-${++fileCounter}.h5`;
     module.FS.writeFile(path, bytes);
     try {
-      return new Hdf5File(new h5wasm.File(path, 'r'), path, module.FS, label);
+      return new Hdf5File(new h5wasm.File(path, 'r'), path, module.FS, label, bytes.length);
     } catch (e) {
       module.FS.unlink(path);
-      const first = String((e as Error).message ?? e).split('\n').find((l) => /error|unable/i.test(l)) ?? String(e);
-      throw new ModelFormatError(`${label}: HDF5 file is corrupt or truncated (${first.trim()})`);
+      throw new ModelFormatError(`${label}: HDF5 file is corrupt or truncated (${firstLine(e)})`);
     }
   }
 
   close(): void {
-    this.file.close();
+    try {
+      this.file.close();
+    } catch {
+      // A corrupt file may fail to close cleanly; its memory goes with the unlink below.
+    }
     this.fs.unlink(this.path);
+  }
+
+  /** Runs an h5wasm call; whatever it throws on a corrupt file becomes a ModelFormatError naming `what`. */
+  private guard<T>(what: string, read: () => T): T {
+    try {
+      return read();
+    } catch (e) {
+      if (e instanceof ModelFormatError) throw e;
+      throw new ModelFormatError(`${this.label}: cannot read ${what}, the file is corrupt or truncated (${firstLine(e)})`);
+    }
+  }
+
+  /**
+   * Refuses a read whose declared size (shape x element size) the file cannot hold: the bytes
+   * would be allocated before HDF5 notices the data is missing.
+   */
+  private checkDeclaredSize(what: string, metadata: StorageMetadata, compressed: boolean): void {
+    const shape = metadata.shape ?? [];
+    if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new ModelFormatError(`${this.label}: ${what} has an invalid shape [${shape.join(', ')}]`);
+    const bytes = shape.reduce((a, b) => a * b, 1) * Math.max(1, metadata.size);
+    const limit = compressed ? Math.min(2 ** 31 - 1, this.fileBytes * MAX_FILTER_RATIO) : this.fileBytes;
+    if (!(bytes <= limit)) {
+      throw new ModelFormatError(`${this.label}: ${what} declares shape [${shape.join(', ')}] (${bytes} bytes), more than the ${this.fileBytes}-byte file can hold`);
+    }
   }
 
   private entity(path: string) {
     try {
       return path === '' || path === '/' ? this.file : this.file.get(path);
     } catch (e) {
-      throw new ModelFormatError(`${this.label}: cannot read '${path}' (${String((e as Error).message ?? e).split('\n')[0]})`);
+      throw new ModelFormatError(`${this.label}: cannot read '${path}' (${firstLine(e)})`);
     }
   }
 
@@ -75,7 +113,7 @@ export class Hdf5File {
     let current = '';
     for (const part of parts) {
       const group = this.entity(current);
-      if (!(group instanceof h5wasm.Group) || !group.keys().includes(part)) return false;
+      if (!(group instanceof h5wasm.Group) || !this.guard(`the members of '${current || '/'}'`, () => group.keys()).includes(part)) return false;
       current = current ? `${current}/${part}` : part;
     }
     return true;
@@ -83,7 +121,7 @@ export class Hdf5File {
 
   keys(path: string): string[] {
     const group = this.entity(path);
-    return group instanceof h5wasm.Group ? group.keys() : [];
+    return group instanceof h5wasm.Group ? this.guard(`the members of '${path || '/'}'`, () => group.keys()) : [];
   }
 
   isGroup(path: string): boolean {
@@ -93,39 +131,48 @@ export class Hdf5File {
   /** An attribute's value, or undefined when absent. Byte strings come back as strings. */
   attr(path: string, name: string): unknown {
     const target = this.entity(path);
-    if (!(target instanceof h5wasm.Group || target instanceof h5wasm.Dataset) || !(name in target.attrs)) return undefined;
-    try {
-      return target.attrs[name].value;
-    } catch (e) {
-      throw new ModelFormatError(`${this.label}: unreadable attribute '${name}' on '${path || '/'}' (${(e as Error).message})`);
-    }
+    const where = `attribute '${name}' on '${path || '/'}'`;
+    if (!(target instanceof h5wasm.Group || target instanceof h5wasm.Dataset)) return undefined;
+    return this.guard(where, () => {
+      const attrs = target.attrs;
+      if (!(name in attrs)) return undefined;
+      const attribute = attrs[name];
+      this.checkDeclaredSize(where, attribute.metadata, false);
+      return attribute.value;
+    });
   }
 
   stringListAttr(path: string, name: string): string[] | undefined {
     const value = this.attr(path, name);
-    if (value === undefined) return undefined;
-    const list = Array.isArray(value) ? value : [value];
+    if (value === undefined || value === null) return undefined;
+    const list = Array.isArray(value) ? value : ArrayBuffer.isView(value) && !(value instanceof Uint8Array) ? Array.from(value as unknown as ArrayLike<number>) : [value];
     return list.map((v) => (v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v)));
   }
 
   tensor(path: string): Hdf5Tensor {
     const dataset = this.entity(path);
     if (!(dataset instanceof h5wasm.Dataset)) throw new ModelFormatError(`${this.label}: '${path}' is not a dataset`);
-    let value: unknown;
-    try {
-      value = dataset.value;
-    } catch (e) {
-      throw new ModelFormatError(`${this.label}: dataset '${path}' is unreadable, the file may be truncated (${String((e as Error).message ?? e).split('\n')[0]})`);
+    const where = `dataset '${path}'`;
+    const { metadata, dtype, compressed } = this.guard(where, () => ({ metadata: dataset.metadata, dtype: dataset.dtype, compressed: dataset.filters.length > 0 }));
+    if (metadata.type !== H5T_FLOAT || ![2, 4, 8].includes(metadata.size)) {
+      throw new ModelFormatError(`${this.label}: ${where} has unsupported dtype ${JSON.stringify(dtype)} (weights must be float16, float32 or float64)`);
     }
-    const shape = (dataset.shape ?? []) as number[];
+    this.checkDeclaredSize(where, metadata, compressed);
+    const shape = metadata.shape ?? [];
+    const value = this.guard(where, () => dataset.value);
     let data: Float32Array;
     if (value instanceof Float32Array) data = value;
     else if (value instanceof Float64Array) data = Float32Array.from(value);
-    else if (value instanceof Uint16Array && /f2|e/.test(String(dataset.dtype))) data = Float32Array.from(value, halfToFloat);
+    else if (value instanceof Uint16Array) data = Float32Array.from(value, halfToFloat);
     else if (typeof value === 'number') data = Float32Array.of(value);
-    else throw new ModelFormatError(`${this.label}: dataset '${path}' has unsupported dtype ${JSON.stringify(dataset.dtype)}`);
+    else throw new ModelFormatError(`${this.label}: ${where} has unsupported dtype ${JSON.stringify(dtype)}`);
     const count = shape.reduce((a, b) => a * b, 1);
-    if (data.length !== count) throw new ModelFormatError(`${this.label}: dataset '${path}' holds ${data.length} values for shape [${shape}]`);
+    if (data.length !== count) throw new ModelFormatError(`${this.label}: ${where} holds ${data.length} values for shape [${shape}]`);
     return { shape, data };
   }
+}
+
+function firstLine(e: unknown): string {
+  const text = String((e as Error)?.message ?? e);
+  return (text.split('\n').find((l) => /error|unable/i.test(l)) ?? text.split('\n')[0]).trim();
 }

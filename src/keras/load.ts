@@ -5,6 +5,10 @@ import { readBytes, type ByteSource } from './source.js';
 import { readKeras3Weights, readLegacyWeights, type LayerWeights } from './weights.js';
 import { isZip, ZipArchive } from './zip.js';
 
+/** Bounds on what a `.keras` archive may inflate to: configs are kilobytes, weights up to what a browser can hold. */
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
+const MAX_WEIGHTS_BYTES = 2 ** 31 - 1;
+
 export type KerasFormat = 'keras-zip' | 'legacy-h5' | 'legacy-weights-h5' | 'keras3-weights-h5';
 
 export interface KerasModel {
@@ -33,7 +37,8 @@ async function architecture(source: KerasLoadOptions['config'], label: string): 
 
 async function loadHdf5(file: Hdf5File, options: KerasLoadOptions): Promise<KerasModel> {
   const modelConfig = file.attr('', 'model_config');
-  const kerasVersion = (file.attr('', 'keras_version') ?? file.attr('model_weights', 'keras_version')) as string | undefined;
+  const version = file.attr('', 'keras_version') ?? (file.isGroup('model_weights') ? file.attr('model_weights', 'keras_version') : undefined);
+  const kerasVersion = typeof version === 'string' ? version : undefined;
   if (modelConfig !== undefined) {
     const config = options.config ? await architecture(options.config, file.label) : parseModelConfig(parseModelJson(String(modelConfig), file.label), file.label);
     if (!file.isGroup('model_weights')) throw new ModelFormatError(`${file.label}: has a model_config but no model_weights group`);
@@ -68,13 +73,14 @@ export async function readKerasModel(source: ByteSource, options: KerasLoadOptio
     if (!archive.entries.has('config.json') || !archive.entries.has('model.weights.h5')) {
       throw new ModelFormatError(`${label} is a ZIP archive but not a Keras 3 .keras file (needs config.json and model.weights.h5)`);
     }
-    const configText = new TextDecoder().decode(await archive.read('config.json'));
+    const configText = new TextDecoder().decode(await archive.read('config.json', MAX_JSON_BYTES));
     const config = options.config ? await architecture(options.config, label) : parseModelConfig(parseModelJson(configText, `${label} config.json`), label);
     let kerasVersion: string | undefined;
     if (archive.entries.has('metadata.json')) {
-      kerasVersion = (parseModelJson(new TextDecoder().decode(await archive.read('metadata.json')), `${label} metadata.json`).keras_version as string) ?? undefined;
+      const version = parseModelJson(new TextDecoder().decode(await archive.read('metadata.json', MAX_JSON_BYTES)), `${label} metadata.json`).keras_version;
+      kerasVersion = typeof version === 'string' ? version : undefined;
     }
-    const weightsBytes = await archive.read('model.weights.h5');
+    const weightsBytes = await archive.read('model.weights.h5', MAX_WEIGHTS_BYTES);
     const weights = await withHdf5(weightsBytes, `${label} model.weights.h5`, async (file) => readKeras3Weights(file, config));
     return { config, weights, format: 'keras-zip', kerasVersion, label };
   }
