@@ -22,3 +22,21 @@ export class InputShapeError extends RlrpError {
 export class GpuError extends RlrpError {
   override name = 'GpuError';
 }
+
+/** An input value that is NaN or infinite (an InputShapeError, so existing handlers still catch it). */
+export class InputValueError extends InputShapeError {
+  override name = 'InputValueError';
+}
+
+/**
+ * The model's float32 arithmetic produced NaN or Infinity on this input (weights or inputs
+ * too large for float32): no logits or heatmap are returned rather than NaN ones.
+ */
+export class NumericalError extends RlrpError {
+  override name = 'NumericalError';
+}
+
+/** A call on a model after `dispose()`. */
+export class DisposedError extends RlrpError {
+  override name = 'DisposedError';
+}

@@ -1,11 +1,11 @@
-import { InputShapeError } from './errors.js';
+import { DisposedError, GpuError, InputShapeError, InputValueError, NumericalError } from './errors.js';
 import { graphFromKeras, type GraphLoadOptions } from './graph/from-keras.js';
 import type { Graph, Shape } from './graph/ir.js';
 import { sizeOf } from './graph/ir.js';
 import { readKerasModel, type KerasModel } from './keras/load.js';
 import type { ByteSource } from './keras/source.js';
-import { acquireGpu, checked, type Gpu, type GpuOptions } from './gpu/device.js';
-import { GpuResources, type TensorRef } from './gpu/resources.js';
+import { acquireGpu, checked, countingView, recoverGpu, type Gpu, type GpuOptions } from './gpu/device.js';
+import { GpuResources, MemoryCounter, type GpuMemory, type TensorRef } from './gpu/resources.js';
 import { RelevancePlan } from './explain/relevance-plan.js';
 import { PassTimer } from './gpu/timer.js';
 import { ruleFor, type Method, type MethodOptions } from './rules/index.js';
@@ -66,7 +66,16 @@ export interface Explanation {
   timings?: { forwardMs: number; relevanceMs: number };
 }
 
-/** A Keras model on the GPU: weights uploaded once, forward plans compiled per micro-batch size. */
+/**
+ * Bytes of one staging or read-back buffer: a batch bigger than this runs as several
+ * submissions, so a huge batch never needs a huge transfer buffer on the device.
+ */
+const MAX_TRANSFER_BYTES = 256 * 1024 * 1024;
+
+/**
+ * A Keras model on the GPU: weights uploaded once, forward plans compiled per micro-batch size.
+ * Calls on one model run one at a time, in call order (they share compiled plans and buffers).
+ */
 export class Model {
   private plans = new Map<string, ForwardPlan>();
   private relevancePlans = new Map<string, RelevancePlan>();
@@ -74,13 +83,22 @@ export class Model {
   /** Last wall time of one micro-batch per compiled plan (keyed by its input buffer), to pace read-backs. */
   private chunkMs = new WeakMap<GPUBuffer, number>();
   private destroyed = false;
+  /** The last admitted call; the next one starts after it settles. */
+  private tail: Promise<unknown> = Promise.resolve();
+  private pending = 0;
 
   private constructor(
     readonly graph: Graph,
     readonly keras: KerasModel,
+    /** The Gpu as given or acquired (possibly shared by several models). */
+    private readonly shared: Gpu,
+    /** This model's counting view of it: every buffer the model makes is counted in `memory`. */
     readonly gpu: Gpu,
-    private readonly weightResources: GpuResources,
-    private readonly weights: UploadedWeights,
+    private readonly memory: MemoryCounter,
+    private weightResources: GpuResources,
+    private weights: UploadedWeights,
+    /** The device the weights live on; a replaced device means uploading them again. */
+    private weightsDevice: GPUDevice,
   ) {}
 
   /** Loads a Keras file (path, URL, or bytes), checks every layer, then uploads the weights. */
@@ -91,15 +109,23 @@ export class Model {
   /** A model from an already read Keras model (configuration and weights in memory). */
   static async fromKeras(keras: KerasModel, options: LoadOptions = {}): Promise<Model> {
     const graph = graphFromKeras(keras, options);
-    const gpu = options.gpu ?? (await acquireGpu(options));
+    const shared = options.gpu ?? (await acquireGpu(options));
+    await recoverGpu(shared);
+    const memory = new MemoryCounter();
+    const gpu = countingView(shared, memory);
     const res = new GpuResources(gpu);
     try {
       const weights = await checked(gpu, 'uploading weights', () => uploadWeights(res, graph));
-      return new Model(graph, keras, gpu, res, weights);
+      return new Model(graph, keras, shared, gpu, memory, res, weights, shared.device);
     } catch (e) {
       res.destroy();
       throw e;
     }
+  }
+
+  /** Live GPU buffers this model owns (weights, compiled plans, buffers of calls in flight) and their bytes. */
+  gpuMemory(): GpuMemory {
+    return this.memory.snapshot();
   }
 
   get info(): ModelInfo {
@@ -112,6 +138,7 @@ export class Model {
 
   /** Checks an NHWC batch against the model's input shape; returns the batch size. */
   checkInput(input: Float32Array, shape?: Shape): number {
+    if (!(input instanceof Float32Array)) throw new InputShapeError(`input must be a Float32Array, got ${Object.prototype.toString.call(input)}`);
     const per = this.info.inputShape;
     const perSize = sizeOf(per);
     if (shape) {
@@ -120,17 +147,48 @@ export class Model {
       }
       if (sizeOf(shape) !== input.length) throw new InputShapeError(`input shape [${shape.join(', ')}] needs ${sizeOf(shape)} values, got ${input.length}`);
     }
-    if (input.length === 0 || input.length % perSize !== 0) {
+    if (input.length === 0) throw new InputShapeError(`input is empty (batch 0); pass at least one sample of shape [${per.join(', ')}]`);
+    if (input.length % perSize !== 0) {
       throw new InputShapeError(`input has ${input.length} values, not a whole number of samples of shape [${per.join(', ')}] (${perSize} values each)`);
     }
     for (let i = 0; i < input.length; i++) {
-      if (!Number.isFinite(input[i])) throw new InputShapeError(`input value ${i} is ${input[i]}; inputs must be finite`);
+      if (!Number.isFinite(input[i])) {
+        throw new InputValueError(`input value ${i} is ${input[i]} (sample ${Math.floor(i / perSize)}); inputs must be finite`);
+      }
     }
     return input.length / perSize;
   }
 
   private assertAlive(): void {
-    if (this.destroyed) throw new Error('this model was destroyed');
+    if (this.destroyed) throw new DisposedError('this model was disposed (destroyed); load it again to use it');
+  }
+
+  /**
+   * Runs a call after every earlier one has settled. Before it runs, a lost device is replaced
+   * (when we own it) and the weights are uploaded again to the new one.
+   */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    this.assertAlive();
+    this.pending++;
+    const run = this.tail.then(async () => {
+      await this.ensureDevice();
+      return work();
+    });
+    this.tail = run.catch(() => undefined).finally(() => {
+      if (--this.pending === 0 && this.destroyed) this.releaseGpuObjects();
+    });
+    return run;
+  }
+
+  private async ensureDevice(): Promise<void> {
+    await recoverGpu(this.shared);
+    if (this.weightsDevice === this.shared.device) return;
+    // The device was replaced (by this call or by another model on the same Gpu): start afresh on it.
+    this.releaseGpuObjects();
+    this.chunkMs = new WeakMap();
+    this.weightResources = new GpuResources(this.gpu);
+    this.weights = await checked(this.gpu, 'uploading weights to the new device', () => uploadWeights(this.weightResources, this.graph));
+    this.weightsDevice = this.shared.device;
   }
 
   private async plan(batch: number, retain: number[] = []): Promise<ForwardPlan> {
@@ -152,8 +210,10 @@ export class Model {
   async predict(input: Float32Array, shape?: Shape): Promise<Prediction> {
     this.assertAlive();
     const batch = this.checkInput(input, shape);
-    const [out] = await this.run(input, batch, [this.graph.output]);
-    return { logits: out, batch, classes: sizeOf(this.info.outputShape) };
+    const classes = sizeOf(this.info.outputShape);
+    const [logits] = await this.exclusive(() => this.run(input, batch, [this.graph.output]));
+    requireFinite(logits, classes, 'logits');
+    return { logits, batch, classes };
   }
 
   /** Outputs of the named Keras layers (after their activation) for a batch, for inspection and tests. */
@@ -162,10 +222,10 @@ export class Model {
     const batch = this.checkInput(input);
     const ids = names.map((name) => {
       const id = this.graph.layerOutputs.get(name);
-      if (id === undefined) throw new Error(`no layer named '${name}' in the model (layers: ${[...this.graph.layerOutputs.keys()].join(', ')})`);
+      if (id === undefined) throw new InputShapeError(`no layer named '${name}' in the model (layers: ${[...this.graph.layerOutputs.keys()].join(', ')})`);
       return id;
     });
-    const values = await this.run(input, batch, ids);
+    const values = await this.exclusive(() => this.run(input, batch, ids));
     return new Map(names.map((n, i) => [n, values[i]]));
   }
 
@@ -181,8 +241,8 @@ export class Model {
   }
 
   /**
-   * Runs a compiled plan over a batch in micro-batches, all in one command encoder and one
-   * submission, and reads the requested outputs back once at the end.
+   * Runs a compiled plan over a batch in micro-batches, recorded into as few submissions as the
+   * transfer buffers allow (one for any ordinary batch), and reads the requested outputs back.
    */
   private async execute(input: Float32Array, batch: number, micro: number, plan: {
     input: TensorRef;
@@ -194,34 +254,54 @@ export class Model {
     /** Recorded once after the last chunk. */
     finish?(encoder: GPUCommandEncoder): void;
   }): Promise<Float32Array[]> {
-    const { device } = this.gpu;
     const perIn = sizeOf(this.info.inputShape) * 4;
+    const widest = Math.max(perIn, ...plan.outputs.filter((o) => !o.into).map((o) => o.bytesPerSample));
+    const transferLimit = Math.min(this.gpu.limits.maxBufferSize, MAX_TRANSFER_BYTES);
+    const fit = Math.floor(transferLimit / widest);
+    if (fit < 1) throw new GpuError(`one sample needs a ${widest}-byte transfer buffer, more than the ${transferLimit} bytes allowed (adapter maxBufferSize ${this.gpu.limits.maxBufferSize})`);
+    // Whole micro-batches per submission where possible.
+    const span = fit >= micro ? Math.floor(fit / micro) * micro : fit;
+    const results = plan.outputs.map((o) => new Float32Array(o.into ? 0 : (batch * o.bytesPerSample) / 4));
+    for (let first = 0; first < batch; first += span) {
+      const count = Math.min(span, batch - first);
+      const mapped = await this.submit(input, first, count, micro, perIn, plan, first + count === batch);
+      mapped.forEach((values, i) => results[i].set(values, (first * plan.outputs[i].bytesPerSample) / 4));
+    }
+    return results;
+  }
+
+  /** One submission: samples [first, first + count) in micro-batches; returns the read-back outputs. */
+  private async submit(input: Float32Array, first: number, count: number, micro: number, perIn: number, plan: Parameters<Model['execute']>[3], last: boolean): Promise<Float32Array[]> {
+    const { device } = this.gpu;
     return checked(this.gpu, 'running the model', async () => {
       const res = new GpuResources(this.gpu);
       try {
-        const staging = res.buffer(batch * perIn, GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, 'input batch');
-        device.queue.writeBuffer(staging, 0, input.buffer, input.byteOffset, input.byteLength);
-        const readbacks = plan.outputs.map((o, i) => o.into ?? res.buffer(batch * o.bytesPerSample, GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ, `output ${i}`));
-        const mapped = readbacks.filter((_, i) => !plan.outputs[i].into);
+        const staging = res.buffer(count * perIn, GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, 'input batch');
+        device.queue.writeBuffer(staging, 0, input.buffer, input.byteOffset + first * perIn, count * perIn);
+        const readbacks = plan.outputs.map((o, i) => (o.into ? undefined : res.buffer(count * o.bytesPerSample, GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ, `output ${i}`)));
         const encoder = device.createCommandEncoder({ label: 'model' });
-        for (let start = 0; start < batch; start += micro) {
-          const rows = Math.min(micro, batch - start);
-          encoder.copyBufferToBuffer(staging, start * perIn, plan.input.buffer, plan.input.offset, rows * perIn);
+        for (let start = first; start < first + count; start += micro) {
+          const rows = Math.min(micro, first + count - start);
+          encoder.copyBufferToBuffer(staging, (start - first) * perIn, plan.input.buffer, plan.input.offset, rows * perIn);
           plan.beforeChunk?.(encoder, start, rows);
           plan.encode(encoder);
-          plan.outputs.forEach((o, i) => encoder.copyBufferToBuffer(o.ref.buffer, o.ref.offset, readbacks[i], start * o.bytesPerSample, rows * o.bytesPerSample));
+          plan.outputs.forEach((o, i) => {
+            const to = readbacks[i] ? { buffer: readbacks[i], at: (start - first) * o.bytesPerSample } : { buffer: o.into!, at: start * o.bytesPerSample };
+            encoder.copyBufferToBuffer(o.ref.buffer, o.ref.offset, to.buffer, to.at, rows * o.bytesPerSample);
+          });
         }
-        plan.finish?.(encoder);
+        if (last) plan.finish?.(encoder);
         const started = performance.now();
         device.queue.submit([encoder.finish()]);
         // Dawn's Node binding polls while a map is pending and takes a core from a software
         // adapter; sleeping through most of the expected run first leaves that core to the GPU work.
-        const chunks = Math.ceil(batch / micro);
+        const chunks = Math.ceil(count / micro);
         const perChunk = this.chunkMs.get(plan.input.buffer);
         if (perChunk !== undefined && perChunk * chunks > 20) await new Promise((resolve) => setTimeout(resolve, 0.9 * perChunk * chunks));
-        await Promise.all(mapped.map((b) => b.mapAsync(GPUMapMode.READ)));
+        const pending = readbacks.filter((b): b is GPUBuffer => b !== undefined);
+        await Promise.all(pending.map((b) => b.mapAsync(GPUMapMode.READ)));
         this.chunkMs.set(plan.input.buffer, (performance.now() - started) / chunks);
-        return readbacks.map((b, i) => (plan.outputs[i].into ? new Float32Array(0) : new Float32Array(b.getMappedRange().slice(0, batch * plan.outputs[i].bytesPerSample))));
+        return readbacks.map((b, i) => (b ? new Float32Array(b.getMappedRange().slice(0, count * plan.outputs[i].bytesPerSample)) : new Float32Array(0)));
       } finally {
         res.destroy();
       }
@@ -233,7 +313,9 @@ export class Model {
    * predicted class), the logits, and each Keras layer's per-sample relevance L1 norm and sum.
    */
   async explain(input: Float32Array, options: ExplainOptions = {}): Promise<Explanation> {
-    return this.runExplanation(input, options);
+    const result = await this.exclusive(() => this.runExplanation(input, options));
+    requireFinite(result.relevance, result.relevance.length / result.batch, `${result.method} relevance`);
+    return result;
   }
 
   /**
@@ -244,9 +326,12 @@ export class Model {
   async explainOnGpu(input: Float32Array, options: ExplainOptions = {}): Promise<Omit<Explanation, 'relevance'> & { relevance: GPUBuffer }> {
     let buffer: GPUBuffer | undefined;
     try {
-      const result = await this.runExplanation(input, options, (bytes) => (buffer = this.gpu.device.createBuffer({
-        size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: 'relevance',
-      })));
+      const result = await this.exclusive(() => this.runExplanation(input, options, (bytes) => {
+        if (bytes > this.gpu.limits.maxBufferSize) throw new GpuError(`the relevance of this batch needs ${bytes} bytes, more than one buffer may hold (adapter maxBufferSize ${this.gpu.limits.maxBufferSize}); explain it in smaller batches`);
+        return (buffer = this.gpu.device.createBuffer({
+          size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: 'relevance',
+        }));
+      }));
       return { ...result, relevance: buffer! };
     } catch (e) {
       buffer?.destroy();
@@ -255,7 +340,6 @@ export class Model {
   }
 
   private async runExplanation(input: Float32Array, options: ExplainOptions, gpuOutput?: (bytes: number) => GPUBuffer): Promise<Explanation> {
-    this.assertAlive();
     const method = options.method ?? 'rlrp';
     const rule = ruleFor(method, options, this.graph);
     const batch = this.checkInput(input, options.shape);
@@ -308,6 +392,11 @@ export class Model {
         l1: Array.from({ length: batch }, (_, n) => stats[(n * slots + id) * 2]),
         sum: Array.from({ length: batch }, (_, n) => stats[(n * slots + id) * 2 + 1]),
       }));
+      requireFinite(logits, classes, 'logits');
+      for (const layer of layers) {
+        const bad = layer.l1.findIndex((v, n) => !Number.isFinite(v) || !Number.isFinite(layer.sum[n]));
+        if (bad >= 0) throw new NumericalError(`the ${rule.name} relevance of sample ${bad} is not finite at layer '${layer.name}' (float32 overflow: the model's weights or the input are too large)`);
+      }
       const timings = await timer.read();
       return { method: rule.name, relevance, shape: relevanceShape, logits, targets: Array.from(new Int32Array(chosen.buffer)), batch, layers, timings: timings && { forwardMs: timings.forward, relevanceMs: timings.relevance } };
     } finally {
@@ -316,14 +405,34 @@ export class Model {
     }
   }
 
-  /** Releases the model's GPU memory; the device itself is destroyed only if we created it and no one else holds it. */
-  destroy(): void {
+  /**
+   * Releases every GPU buffer the model owns (at once, or when the calls in flight have
+   * settled); later calls fail with DisposedError. The device is left alone.
+   */
+  dispose(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    if (this.pending === 0) this.releaseGpuObjects();
+  }
+
+  /** Same as `dispose()`. */
+  destroy(): void {
+    this.dispose();
+  }
+
+  private releaseGpuObjects(): void {
     for (const plan of [...this.plans.values(), ...this.relevancePlans.values()]) plan.destroy();
     this.plans.clear();
     this.relevancePlans.clear();
     releaseModifiedWeights(this.weights);
     this.weightResources.destroy();
+  }
+}
+
+/** Refuses NaN or infinite results: a float32 overflow inside the model, reported rather than returned. */
+function requireFinite(values: Float32Array, perSample: number, what: string): void {
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    throw new NumericalError(`the ${what} of sample ${Math.floor(bad / perSample)} are not finite (${values[bad]}): a float32 overflow inside the model (its weights or the input are too large)`);
   }
 }

@@ -125,9 +125,12 @@ export class ForwardPlan {
     const pass = encoder.beginComputePass(timestampWrites ? { timestampWrites } : {});
     for (const step of this.steps) {
       for (const d of step.dispatches) {
+        // The debug group puts the layer's name into any validation error of this dispatch.
+        pass.pushDebugGroup(d.label);
         pass.setPipeline(d.pipeline);
         pass.setBindGroup(0, d.bindGroup);
         pass.dispatchWorkgroups(...d.workgroups);
+        pass.popDebugGroup();
       }
     }
     pass.end();

@@ -86,9 +86,11 @@ export class RelevancePlan {
     pass.setBindGroup(0, this.seedPipeline.bindGroup);
     pass.dispatchWorkgroups(Math.ceil(this.stats.batch / 64));
     for (const d of this.dispatches) {
+      pass.pushDebugGroup(d.label);
       pass.setPipeline(d.pipeline);
       pass.setBindGroup(0, d.bindGroup);
       pass.dispatchWorkgroups(...d.workgroups);
+      pass.popDebugGroup();
     }
     pass.end();
   }

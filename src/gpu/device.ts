@@ -1,4 +1,5 @@
-import { GpuError } from '../errors.js';
+import { GpuError, RlrpError } from '../errors.js';
+import type { MemoryCounter } from './resources.js';
 
 /**
  * One device layer for the three hosts: Node (Dawn via npm `webgpu`), the browser
@@ -12,8 +13,14 @@ export interface Gpu {
   hasTimestamps: boolean;
   /** Set once the device is lost; every later use fails with this reason. */
   lostReason?: string;
-  /** Whether we created the device (and so may destroy it). */
+  /** Whether we created the device (and so may destroy it, and replace it when it is lost). */
   owned: boolean;
+  /** Where GpuResources count their buffers: set on an owner's view (see `countingView`). */
+  memory?: MemoryCounter;
+  /** How the device was requested, to request a new one after a loss. */
+  options?: GpuOptions;
+  /** A replacement device being acquired, shared by every model on this Gpu. */
+  recovering?: Promise<void>;
 }
 
 export interface GpuOptions {
@@ -49,9 +56,42 @@ function describe(info: GPUAdapterInfo | undefined): string {
 }
 
 function watchLoss(gpu: Gpu): void {
-  void gpu.device.lost.then((info) => {
-    gpu.lostReason = `${info.reason ?? 'unknown'}: ${info.message || 'no message'}`;
+  const device = gpu.device;
+  void device.lost.then((info) => {
+    // A replaced device's late loss report must not mark its successor lost.
+    if (gpu.device === device) gpu.lostReason = `${info.reason ?? 'unknown'}: ${info.message || 'no message'}`;
   });
+}
+
+/**
+ * After a device loss: a device we created is replaced in place (every model on this Gpu sees
+ * the new one and uploads its weights again); a caller's device cannot be, so that is an error.
+ */
+export async function recoverGpu(gpu: Gpu): Promise<void> {
+  if (!gpu.lostReason) return;
+  if (!gpu.owned) {
+    throw new GpuError(`the GPUDevice passed in was lost (${gpu.lostReason}); create a new device and load the model again with it`);
+  }
+  gpu.recovering ??= (async () => {
+    try {
+      const fresh = await acquireGpu(gpu.options);
+      Object.assign(gpu, { device: fresh.device, adapter: fresh.adapter, limits: fresh.limits, hasTimestamps: fresh.hasTimestamps, lostReason: undefined });
+      watchLoss(gpu);
+    } catch (e) {
+      throw new GpuError(`the GPU device was lost (${gpu.lostReason}) and could not be replaced: ${(e as Error).message}`);
+    } finally {
+      gpu.recovering = undefined;
+    }
+  })();
+  await gpu.recovering;
+}
+
+/**
+ * A view of a shared Gpu that counts the buffers made through it: device, limits and loss state
+ * are read through to the shared object (so a replaced device is seen at once).
+ */
+export function countingView(gpu: Gpu, memory: MemoryCounter): Gpu {
+  return Object.create(gpu, { memory: { value: memory, enumerable: true } }) as Gpu;
 }
 
 export async function acquireGpu(options: GpuOptions = {}): Promise<Gpu> {
@@ -84,7 +124,7 @@ export async function acquireGpu(options: GpuOptions = {}): Promise<Gpu> {
     throw new GpuError(`the WebGPU adapter refused to create a device: ${(e as Error).message}`);
   }
   const gpu: Gpu = {
-    device, adapter: describe(adapter.info), owned: true, hasTimestamps: requiredFeatures.length > 0,
+    device, adapter: describe(adapter.info), owned: true, hasTimestamps: requiredFeatures.length > 0, options: { powerPreference: options.powerPreference },
     limits: { maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize, maxBufferSize: device.limits.maxBufferSize, maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize, maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension },
   };
   watchLoss(gpu);
@@ -92,7 +132,9 @@ export async function acquireGpu(options: GpuOptions = {}): Promise<Gpu> {
 }
 
 export function assertUsable(gpu: Gpu): void {
-  if (gpu.lostReason) throw new GpuError(`the GPU device was lost (${gpu.lostReason}); load the model again to get a new device`);
+  if (gpu.lostReason) {
+    throw new GpuError(`the GPU device was lost (${gpu.lostReason}); ${gpu.owned ? 'the next call creates a new one' : 'load the model again with a new GPUDevice'}`);
+  }
 }
 
 /** Runs `work` inside validation and out-of-memory error scopes and turns any GPU error into a GpuError. */
@@ -109,7 +151,10 @@ export async function checked<T>(gpu: Gpu, what: string, work: () => T | Promise
   }
   const validation = await device.popErrorScope().catch(() => null);
   const memory = await device.popErrorScope().catch(() => null);
-  // A lost device explains every other failure, so it is reported first.
+  // A lost device explains every other failure, so it is reported first. Work pending when the
+  // device went away fails with the platform's own error, which may come before the loss is reported.
+  const foreign = 'error' in outcome && !(outcome.error instanceof RlrpError);
+  await Promise.race([device.lost, new Promise((resolve) => setTimeout(resolve, foreign ? 200 : 0))]);
   await new Promise((resolve) => setTimeout(resolve, 0));
   assertUsable(gpu);
   if (memory) throw new GpuError(`${what}: out of GPU memory (${memory.message})`);

@@ -16,6 +16,31 @@ export interface Dispatch {
   workgroups: [number, number, number];
 }
 
+/** Live GPU buffers and their bytes, counted per owner (a model) through the Gpu it passes around. */
+export interface GpuMemory {
+  buffers: number;
+  bytes: number;
+}
+
+export class MemoryCounter implements GpuMemory {
+  buffers = 0;
+  bytes = 0;
+
+  add(bytes: number): void {
+    this.buffers++;
+    this.bytes += bytes;
+  }
+
+  remove(bytes: number): void {
+    this.buffers--;
+    this.bytes -= bytes;
+  }
+
+  snapshot(): GpuMemory {
+    return { buffers: this.buffers, bytes: this.bytes };
+  }
+}
+
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
 
 /**
@@ -52,6 +77,7 @@ export class GpuResources {
 
   private track(buffer: GPUBuffer): GPUBuffer {
     this.buffers.push(buffer);
+    this.gpu.memory?.add(buffer.size);
     return buffer;
   }
 
@@ -102,6 +128,9 @@ export class GpuResources {
   }
 
   destroy(): void {
-    for (const b of this.buffers.splice(0)) b.destroy();
+    for (const b of this.buffers.splice(0)) {
+      b.destroy();
+      this.gpu.memory?.remove(b.size);
+    }
   }
 }

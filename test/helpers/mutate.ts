@@ -171,7 +171,7 @@ export function mutateConfig(root: Json, random: Random): string {
     case 'structure': {
       const op = pick(random, ['drop-layer', 'duplicate-layer', 'class', 'io', 'layers-type', 'empty']);
       const body = root.config as Json;
-      if (op === 'drop-layer') layers.splice(index, 1), (body.layers = layers);
+      if (op === 'drop-layer') body.layers = layers.filter((_, i) => i !== index);
       else if (op === 'duplicate-layer') (body.layers as unknown[]).push(JSON.parse(JSON.stringify(layer)));
       else if (op === 'class') root.class_name = pick(random, ['Model', 'Weird', 42, null]);
       else if (op === 'io') body[pick(random, ['input_layers', 'output_layers'])] = pick(random, ABSURD);
