@@ -24,6 +24,9 @@ export interface KerasModelConfig {
 
 type Json = Record<string, unknown>;
 
+/** Far above any image classifier (EfficientNetB7 has about 800 layers); more is corrupt or hostile. */
+const MAX_LAYERS = 20_000;
+
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function parseModelJson(text: string, label: string): Json {
@@ -91,6 +94,7 @@ export function parseModelConfig(root: Json, label: string): KerasModelConfig {
   }
   const modelName = String(body.name ?? 'model');
   const rawLayers = body.layers as unknown[];
+  if (rawLayers.length > MAX_LAYERS) throw new ModelFormatError(`${label}: model configuration lists ${rawLayers.length} layers, more than the ${MAX_LAYERS} this library accepts`);
   const layers: KerasLayer[] = [];
   const names = new Set<string>();
   const add = (layer: KerasLayer) => {
