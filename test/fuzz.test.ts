@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RlrpError } from '../src/errors.js';
@@ -29,6 +29,8 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261127);
 const BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 25_000);
 const FIXED_CASES = process.env.FUZZ_CASES ? Number(process.env.FUZZ_CASES) : undefined;
 const MAX_CASES = 40;
+/** A file to append each case to before it runs: the last line names a case that hangs. */
+const TRACE = process.env.FUZZ_TRACE;
 /** A load that takes longer than this is a hang for our purposes (the slowest pristine load here is ~0.3 s). */
 const CASE_LIMIT_MS = 10_000;
 
@@ -91,10 +93,10 @@ function jsonBomb(): { data: Uint8Array; size: number; crc: number } {
 
 /** A dataset replacement for the 'dtype' kind: the same values as another type, or a type we must reject. */
 function retyped(current: { data: ArrayLike<number>; shape: number[] }, random: Random): { content: DatasetContent; what: string } {
-  const values = Array.from(current.data);
+  const values = typeof current.data === 'number' ? [current.data] : Array.from(current.data); // a scalar dataset reads as a number
   const as = pick(random, ['float64', 'int32', 'uint8', 'string'] as const);
   const data = as === 'float64' ? Float64Array.from(values) : as === 'int32' ? Int32Array.from(values, Math.round) : as === 'uint8' ? Uint8Array.from(values, (v) => Math.abs(v * 100)) : values.map(String);
-  return { content: { data, shape: current.shape }, what: `as ${as}` };
+  return { content: { data, shape: current.shape.length ? current.shape : [values.length] }, what: `as ${as}` };
 }
 
 function hugeShape(current: { shape: number[] }, random: Random): { content: DatasetContent; what: string } {
@@ -293,7 +295,9 @@ describe('fuzzed model files', () => {
       tally.set(kind, count);
       for (let i = 0; i < (FIXED_CASES ?? MAX_CASES); i++) {
         if (FIXED_CASES === undefined && i > 0 && performance.now() - started > slice) break;
+        if (TRACE) appendFileSync(TRACE, `${target.file} ${kind} #${i}\n`);
         const mutant = await mutate(target, kind, rng(hash(SEED, target.file, kind, i)));
+        if (TRACE) appendFileSync(TRACE, `  ${mutant.what}\n`);
         const { outcome, ms, error } = await attempt(target, mutant);
         cases++;
         rssPeak = Math.max(rssPeak, process.memoryUsage().rss);

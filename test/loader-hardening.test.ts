@@ -37,6 +37,15 @@ describe('HDF5 datasets', () => {
     expect(process.memoryUsage().rss - rss).toBeLessThan(256 * 2 ** 20);
   });
 
+  it('a global heap whose object sizes do not add up is refused (HDF5 itself would loop forever on it)', async () => {
+    const bytes = BUNDLED.slice();
+    const at = Buffer.from(bytes.buffer).indexOf('GCOL');
+    expect(at).toBeGreaterThan(0);
+    // The first object becomes a zero-sized free-space object (index 0, size 0): found by the fuzz test as one flipped size bit.
+    bytes.fill(0, at + 16, at + 32);
+    await expect(readKerasModel(bytes)).rejects.toThrow(new RegExp(`HDF5 global heap at byte ${at} is corrupt \\(object 0 at byte ${at + 16} has size 0\\)`));
+  });
+
   it('float64 weights load with the same values; integer and string datasets are refused by dtype', async () => {
     const original = await kernelOf(BUNDLED);
     const widened = await rewriteHdf5(BUNDLED, { dataset: (path, d) => (path === KERNEL ? { data: Float64Array.from(d.data), shape: d.shape } : undefined) });

@@ -56,6 +56,7 @@ export class Hdf5File {
 
   static async open(bytes: Uint8Array, label: string): Promise<Hdf5File> {
     if (!isHdf5(bytes)) throw new ModelFormatError(`${label} is not an HDF5 file (no HDF5 signature)`);
+    checkGlobalHeaps(bytes, label);
     const module = await ready();
     const path = `/rlrp-${++fileCounter}.h5`;
     module.FS.writeFile(path, bytes);
@@ -169,6 +170,36 @@ export class Hdf5File {
     const count = shape.reduce((a, b) => a * b, 1);
     if (data.length !== count) throw new ModelFormatError(`${this.label}: ${where} holds ${data.length} values for shape [${shape}]`);
     return { shape, data };
+  }
+}
+
+/** HDF5 never makes a global heap collection smaller than this (H5HG_MINSIZE). */
+const GLOBAL_HEAP_MIN_SIZE = 4096;
+
+/**
+ * Walks every global heap collection (where variable-length strings such as Keras's layer and
+ * weight names live) the way HDF5 does, and refuses one whose object sizes do not step through
+ * it exactly: HDF5 loops forever on a zero-sized free-space object, which one flipped bit in a
+ * size field can produce, and synchronous WebAssembly cannot be interrupted.
+ */
+function checkGlobalHeaps(bytes: Uint8Array, label: string): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = bytes.indexOf(0x47); at >= 0 && at + 16 <= bytes.length; at = bytes.indexOf(0x47, at + 1)) {
+    // "GCOL", version 1, three reserved zero bytes, then an 8-byte collection size of at least 4096.
+    if (view.getUint32(at, false) !== 0x47434f4c || view.getUint32(at + 4, false) !== 0x01000000) continue;
+    const size = Number(view.getBigUint64(at + 8, true));
+    if (size < GLOBAL_HEAP_MIN_SIZE || view.getUint32(at + 12, true) !== 0) continue; // not a collection header
+    const end = at + size;
+    if (end > bytes.length) throw new ModelFormatError(`${label}: HDF5 global heap at byte ${at} runs past the end of the file (truncated or corrupt)`);
+    let p = at + 16;
+    while (p < end) {
+      if (p + 16 > end) break; // too small for an object header: free space, as HDF5 reads it
+      const index = view.getUint16(p, true);
+      const objectSize = Number(view.getBigUint64(p + 8, true));
+      const need = index > 0 ? 16 + Math.ceil(objectSize / 8) * 8 : objectSize;
+      if (need <= 0 || p + need > end) throw new ModelFormatError(`${label}: HDF5 global heap at byte ${at} is corrupt (object ${index} at byte ${p} has size ${objectSize})`);
+      p += need;
+    }
   }
 }
 
