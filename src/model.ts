@@ -400,7 +400,9 @@ export class Model {
       requireFinite(logits, classes, 'logits');
       for (const layer of layers) {
         const bad = layer.l1.findIndex((v, n) => !Number.isFinite(v) || !Number.isFinite(layer.sum[n]));
-        if (bad >= 0) throw new NumericalError(`the ${rule.name} relevance of sample ${bad} is not finite at layer '${layer.name}' (float32 overflow: the model's weights or the input are too large)`);
+        if (bad >= 0) {
+          throw new NumericalError(`the ${rule.name} relevance of sample ${bad} is not finite at layer '${layer.name}': a division by a zero pre-activation (a rule without a stabiliser, such as lrp0) or a float32 overflow; try another rule (epsilon, rlrp)`);
+        }
       }
       const timings = await timer.read();
       return { method: rule.name, relevance, shape: relevanceShape, logits, targets: Array.from(new Int32Array(chosen.buffer)), batch, layers, timings: timings && { forwardMs: timings.forward, relevanceMs: timings.relevance } };
