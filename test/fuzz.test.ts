@@ -26,7 +26,7 @@ import { rng } from './helpers/synthetic.js';
  * printed case index (FUZZ_CASES fixes the count per pair instead of the budget).
  */
 const SEED = Number(process.env.FUZZ_SEED ?? 20261127);
-const BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 25_000);
+const BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 15_000);
 const FIXED_CASES = process.env.FUZZ_CASES ? Number(process.env.FUZZ_CASES) : undefined;
 const MAX_CASES = 40;
 /** A file to append each case to before it runs: the last line names a case that hangs. */
