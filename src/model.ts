@@ -7,7 +7,7 @@ import type { ByteSource } from './keras/source.js';
 import { acquireGpu, checked, type Gpu, type GpuOptions } from './gpu/device.js';
 import { GpuResources, type TensorRef } from './gpu/resources.js';
 import { RelevancePlan } from './explain/relevance-plan.js';
-import { PassTimer } from './gpu/timer.js';
+import { PassTimer, phaseMs } from './gpu/timer.js';
 import { ruleFor, type Method, type MethodOptions } from './rules/index.js';
 import { releaseModifiedWeights } from './rules/parameters.js';
 import { ForwardPlan, maxMicroBatch, uploadWeights, type UploadedWeights } from './engine/forward.js';
@@ -43,6 +43,8 @@ export interface ExplainOptions extends MethodOptions {
   shape?: Shape;
   /** Return the relevance at this Keras layer's output instead of at the input. */
   layer?: string;
+  /** Time every dispatch on its own (timings.passes): for benchmarks; slightly slower. */
+  profile?: boolean;
 }
 
 export interface LayerRelevance {
@@ -63,7 +65,7 @@ export interface Explanation {
   batch: number;
   layers: LayerRelevance[];
   /** GPU time of this call's forward and relevance passes (timestamp queries; absent where the adapter has none). */
-  timings?: { forwardMs: number; relevanceMs: number };
+  timings?: { forwardMs: number; relevanceMs: number; passes?: Record<string, number> };
 }
 
 /** A Keras model on the GPU: weights uploaded once, forward plans compiled per micro-batch size. */
@@ -286,14 +288,14 @@ export class Model {
     const compiled = plan;
     const nodes = this.graph.nodes.length;
     const targetsRes = new GpuResources(this.gpu);
-    const timer = new PassTimer(this.gpu, targetsRes, 2 * Math.ceil(batch / micro));
+    const timer = new PassTimer(this.gpu, targetsRes, (options.profile ? compiled.dispatchCount : 2) * Math.ceil(batch / micro));
     try {
       // Targets go through a buffer copied per chunk inside the encoder: a queue write would land before every chunk.
       const targets = targetsRes.constants(Int32Array.from(requested), 'requested targets', GPUBufferUsage.COPY_SRC);
       const [logits, relevance, stats, chosen] = await this.execute(input, batch, micro, {
         input: compiled.forward.tensors.get(this.graph.input)!,
         beforeChunk: (encoder, start, rows) => encoder.copyBufferToBuffer(targets, start * 4, compiled.targets, 0, rows * 4),
-        encode: (encoder) => compiled.encode(encoder, timer),
+        encode: (encoder) => compiled.encode(encoder, timer, options.profile),
         finish: (encoder) => timer.finish(encoder),
         outputs: [
           { ref: compiled.forward.tensors.get(this.graph.output)!, bytesPerSample: classes * 4 },
@@ -309,7 +311,7 @@ export class Model {
         sum: Array.from({ length: batch }, (_, n) => stats[(n * slots + id) * 2 + 1]),
       }));
       const timings = await timer.read();
-      return { method: rule.name, relevance, shape: relevanceShape, logits, targets: Array.from(new Int32Array(chosen.buffer)), batch, layers, timings: timings && { forwardMs: timings.forward, relevanceMs: timings.relevance } };
+      return { method: rule.name, relevance, shape: relevanceShape, logits, targets: Array.from(new Int32Array(chosen.buffer)), batch, layers, timings: timings && { forwardMs: phaseMs(timings, 'forward'), relevanceMs: phaseMs(timings, 'relevance'), ...(options.profile && { passes: timings }) } };
     } finally {
       timer.destroy();
       targetsRes.destroy();

@@ -7,8 +7,8 @@ import { depthwiseOp, type DepthwiseWeights } from '../ops/depthwise/index.js';
 /**
  * zennit's parameter modifiers as preprocessing: a rule that needs W+, W + gamma*W+, W^2, ...
  * gets a modified copy of the layer's weights and bias, uploaded once per (model, modifier) and
- * then served to the same forward kernel (conv2d.wgsl, depthwise_conv2d.wgsl) and the same
- * transposed kernel (relevance_conv2d.wgsl, which also serves DepthwiseConv2D) as the plain weights.
+ * then served to the same forward kernels (conv2d.wgsl, depthwise_conv2d.wgsl) and the same
+ * transposed kernels (conv2d.wgsl TRANSPOSED, relevance_depthwise.wgsl) as the plain weights.
  */
 export interface ParamMod {
   /** Identifies f in the cache and in labels (modifiers that differ only in zeroBias share one upload). */

@@ -14,16 +14,25 @@ export interface ConvWeights {
   bias?: GPUBuffer;
 }
 
-interface Tiling { TM: number; TN: number; WGM: number; WGN: number; BK: number }
+export interface Tiling { TM: number; TN: number; WGM: number; WGN: number }
 
 /**
- * Wide tiles for many output pixels; a GEMV-like shape for dense layers on small batches.
- * 8x8 outputs per thread, 64 threads and K steps of 32 ran ~1.6x faster on lavapipe than
- * 4x4 x 256 threads x 8 (VGG-sized layers): fewer barriers and more FMAs per shared load.
+ * Register tiles of the implicit GEMMs (conv2d.wgsl, conv2d_transposed.wgsl) for M rows and N
+ * columns: 4 rows x 8 columns per thread in workgroups of 8 x 4 threads, the shape of the
+ * fastest plain matmul on lavapipe; fewer rows per thread when M is tiny (dense layers on
+ * small batches) so no work is repeated, and narrow tiles for N < 8 (a 3-channel input).
  */
-function tiling(m: number): Tiling {
-  if (m >= 64) return { TM: 8, TN: 8, WGM: 8, WGN: 8, BK: 32 };
-  return { TM: Math.min(8, m), TN: 4, WGM: 1, WGN: 64, BK: 16 };
+export function tiling(m: number, n: number): Tiling {
+  const TN = Math.min(8, n);
+  if (m >= 16) return { TM: 4, TN, WGM: 4, WGN: 8 };
+  return { TM: Math.min(4, m), TN, WGM: 1, WGN: 32 };
+}
+
+/** Workgroup grid for an M x N GEMM, checked against the adapter's dispatch limit. */
+export function gemmGrid(res: GpuResources, tile: Tiling, m: number, n: number, layer: string): [number, number, number] {
+  const grid: [number, number, number] = [Math.ceil(n / (tile.TN * tile.WGN)), Math.ceil(m / (tile.TM * tile.WGM)), 1];
+  if (Math.max(...grid) > res.gpu.limits.maxComputeWorkgroupsPerDimension) throw new GpuError(`layer '${layer}': a ${m} x ${n} product exceeds one dispatch; use a smaller batch`);
+  return grid;
 }
 
 function uploadConv(res: GpuResources, node: ConvNode): ConvWeights {
@@ -54,19 +63,18 @@ export const conv2dOp: ForwardOp<ConvNode, ConvWeights> = {
     const [inH, inW, inC] = spatial(inputShapes[0]);
     const [outH, outW, outC] = spatial(node.shape);
     const m = batch * outH * outW;
-    const k = node.window.kernel[0] * node.window.kernel[1] * inC;
-    const tile = tiling(m);
-    const pipeline = await res.pipeline('conv2d', { ...tile, HAS_BIAS: !!weights.bias, ...activationDefines(activation) });
+    const w = node.window;
     const dispatches: Dispatch[] = [];
     for (const chunk of weights.chunks) {
-      const w = node.window;
+      const vecOut = chunk.count % 4 === 0;
+      const tile = tiling(m, chunk.count);
+      if (vecOut) tile.TN = 8;
+      const pipeline = await res.pipeline('conv2d', { ...tile, VEC_IN: inC % 4 === 0, VEC_OUT: vecOut, HAS_BIAS: !!weights.bias, ...activationDefines(activation) });
       const params = res.uniform([
-        m, chunk.count, k, inH, inW, inC, outH, outW, w.kernel[1], w.strides[0], w.strides[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2], outC, chunk.start,
+        m, chunk.count, inH, inW, inC, outH, outW, w.kernel[0], w.kernel[1], w.strides[0], w.strides[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2], outC, chunk.start,
       ], `${node.kerasName} params`);
-      const workgroups: [number, number, number] = [Math.ceil(chunk.count / (tile.TN * tile.WGN)), Math.ceil(m / (tile.TM * tile.WGM)), 1];
-      if (workgroups[1] > res.gpu.limits.maxComputeWorkgroupsPerDimension) throw new GpuError(`layer '${node.kerasName}': ${m} output pixels exceed one dispatch; use a smaller batch`);
       dispatches.push({
-        label: node.kerasName, pipeline, workgroups,
+        label: node.kerasName, pipeline, workgroups: gemmGrid(res, tile, m, chunk.count, node.kerasName),
         bindGroup: res.bindGroup(pipeline, [inputs[0], chunk.buffer, weights.bias, output, params], node.kerasName),
       });
     }
