@@ -56,11 +56,12 @@ export class Progress {
   private readonly now: () => number;
   private total?: number;
   private done = 0;
-  /** Count and time at the first update: the rate excludes what was there before (a resumed download). */
+  /** Where the rate starts: the bar's creation, or the first update(). */
   private startCount?: number;
-  private startTime = 0;
+  private startTime: number;
   private lastDraw = -Infinity;
   private lastWidth = 0;
+  private lastText = '';
   private finished = false;
 
   constructor(private readonly options: ProgressOptions) {
@@ -71,23 +72,33 @@ export class Progress {
     this.interval = this.tty ? options.ttyIntervalMs ?? 100 : options.lineIntervalMs ?? 10_000;
     this.now = options.now ?? (() => performance.now());
     this.total = options.total;
+    this.startTime = this.now();
   }
 
-  /** Sets the count reached so far (and the total, once it is known). Draws at most once per interval. */
-  update(done: number, total?: number): void {
+  private set(done: number, total: number | undefined, rebase: boolean): void {
     if (total !== undefined) this.total = total;
     this.done = done;
     const t = this.now();
-    if (this.startCount === undefined) {
+    if (rebase) {
       this.startCount = done;
       this.startTime = t;
     }
+    this.startCount ??= 0;
     if (t - this.lastDraw >= this.interval) this.draw(t);
   }
 
-  /** Adds to the count (items done one at a time). */
+  /**
+   * Sets the count reached so far (and the total, once it is known). Draws at most once per
+   * interval. The first call sets where the rate starts: a resumed download's earlier bytes do
+   * not count as received in this run.
+   */
+  update(done: number, total?: number): void {
+    this.set(done, total, this.startCount === undefined);
+  }
+
+  /** Adds to the count (items done one at a time); the rate counts from the bar's creation. */
   tick(count = 1): void {
-    this.update(this.done + count);
+    this.set(this.done + count, undefined, false);
   }
 
   /** Draws the final state and ends the line. Further calls do nothing. */
@@ -129,6 +140,8 @@ export class Progress {
     this.lastDraw = at;
     if (!this.enabled) return;
     let text = this.line(at);
+    if (text === this.lastText) return;
+    this.lastText = text;
     if (!this.tty) {
       this.stream.write(`${text}\n`);
       return;

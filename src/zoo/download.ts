@@ -195,7 +195,8 @@ export async function cachedDownload(o: DownloadOptions): Promise<Downloaded> {
   if (current) {
     const record = await readSidecar(o.target);
     const recordFits = record !== undefined && record.algorithm === algorithm && (expected === undefined || record.hash === expected);
-    if (recordFits && record.size === current.size && record.mtimeMs === current.mtimeMs) return { path: o.target, fromCache: true };
+    // Within 1 ms: timestamps pass through tools (utimes, cp -p) at millisecond precision.
+    if (recordFits && record.size === current.size && Math.abs(record.mtimeMs - current.mtimeMs) < 1) return { path: o.target, fromCache: true };
     const actual = await hashFile(o.target, algorithm);
     // Without a published hash, trust the first copy seen (as Keras does) and detect later changes.
     const wanted = expected ?? (recordFits ? record.hash : actual);
