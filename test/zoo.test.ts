@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DownloadError, UnknownModelError } from '../src/errors.js';
+import { parseModelConfig, parseModelJson } from '../src/keras/config.js';
 import { cachedDownload, defaultCacheDir } from '../src/zoo/download.js';
 import { resolveModel } from '../src/zoo/index.js';
 import { KERAS_APPLICATIONS_BASE, ZOO, zooEntry } from '../src/zoo/registry.js';
@@ -287,6 +288,21 @@ describe('models by name', () => {
       expect(existsSync(join(ROOT, 'weights/zoo', `${entry.name}.json`))).toBe(true);
     }
     expect(Object.fromEntries([...ZOO.values()].map((e) => [e.name, e.preset]))).toEqual({ vgg16: 'caffe', vgg19: 'caffe', resnet50: 'caffe', mobilenet: 'tf' });
+  });
+
+  it('the architectures: 224x224x3 input, 1000 outputs, and the weighted layers the official files hold (VGG16: 16, ...)', () => {
+    // Keras's legacy loader pairs weighted layers by order and fails on a count mismatch; these
+    // counts are the networks' own (ResNet50: 53 convolutions, 53 BatchNormalizations, 1 Dense;
+    // MobileNet: 27 convolutions, 27 BatchNormalizations, 1 classifier convolution).
+    const weighted = { vgg16: 16, vgg19: 19, resnet50: 107, mobilenet: 55 };
+    for (const entry of ZOO.values()) {
+      const text = readFileSync(join(ROOT, 'weights/zoo', `${entry.name}.json`), 'utf8');
+      const { layers } = parseModelConfig(parseModelJson(text, entry.name), entry.name);
+      expect(layers.filter((l) => ['Conv2D', 'DepthwiseConv2D', 'Dense', 'BatchNormalization'].includes(l.className)).length).toBe(weighted[entry.name as keyof typeof weighted]);
+      expect(layers[0].config.batch_shape).toEqual([null, ...entry.inputShape]);
+      const last = layers.filter((l) => ['Dense', 'Conv2D'].includes(l.className)).at(-1)!;
+      expect(last.config.units ?? last.config.filters).toBe(entry.classes);
+    }
   });
 
   it('unknown name: an error listing the known names', async () => {
