@@ -31,6 +31,15 @@ describe('weights-only legacy HDF5 with Keras 1 weight names (the official Keras
     for (let i = 0; i < want.data.length; i++) expect(Math.abs(logits[i] - want.data[i])).toBeLessThan(1e-4);
   });
 
+  it('reads layer_names split into chunks (layer_names0, layer_names1), as Keras writes long lists', async () => {
+    const model = await Model.load(join(DATA, 'chunked.h5'), { gpu: await testGpu(), config: CONFIG });
+    models.push(model);
+    const x = readNpy(join(DATA, 'inputs.npy'));
+    const want = readNpy(join(DATA, 'logits.npy')).data;
+    const { logits } = await model.predict(x.data, x.shape);
+    for (let i = 0; i < want.length; i++) expect(Math.abs(logits[i] - want[i])).toBeLessThan(1e-4);
+  });
+
   it("assigns roles by position: the BatchNormalization's 4th stored weight ('running_std') is its moving variance", async () => {
     const keras = await readKerasModel(join(DATA, 'odd_names.h5'), { config: CONFIG });
     expect([...keras.weights.get('stem_bn')!.keys()]).toEqual(['gamma', 'beta', 'moving_mean', 'moving_variance']);

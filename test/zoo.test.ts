@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DownloadError, UnknownModelError } from '../src/errors.js';
 import { parseModelConfig, parseModelJson } from '../src/keras/config.js';
@@ -27,11 +28,14 @@ interface Seen { path: string; range?: string }
 /** Serves files with Range support; behaviours for the failure cases are switched per test. */
 class TestServer {
   seen: Seen[] = [];
+  encodings: string[] = [];
   /** Destroy the socket after this many body bytes, once. */
   dropAfter?: number;
   /** Send the status line, headers and this many bytes, then nothing (a stalled connection). */
   stallAfter?: number;
   ignoreRange = false;
+  /** Compress the body even though the client asks for identity. */
+  gzip = false;
   private server?: Server;
   private readonly stalled: ServerResponse[] = [];
   constructor(private readonly files: Map<string, Uint8Array>) {}
@@ -51,6 +55,7 @@ class TestServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = req.url ?? '/';
     this.seen.push({ path, range: req.headers.range });
+    this.encodings.push(String(req.headers['accept-encoding']));
     if (path.startsWith('/moved/')) {
       res.writeHead(302, { location: path.slice('/moved'.length) }).end();
       return;
@@ -58,6 +63,11 @@ class TestServer {
     const body = this.files.get(path);
     if (!body) {
       res.writeHead(404).end();
+      return;
+    }
+    if (this.gzip) {
+      const packed = gzipSync(body);
+      res.writeHead(200, { 'content-length': packed.length, 'content-encoding': 'gzip' }).end(packed);
       return;
     }
     const start = !this.ignoreRange ? Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? NaN) : NaN;
@@ -169,6 +179,13 @@ describe('download cache (local HTTP server)', () => {
     writeFileSync(`${target}.part`, new Uint8Array(BODY.length + 10));
     await cachedDownload({ url: url(), target, hash: BODY_MD5 });
     expect(server.seen.slice(1).map((s) => s.range)).toEqual([`bytes=${BODY.length + 10}-`, undefined]);
+    expect(sameBytes(bytesOf(target), BODY)).toBe(true);
+  });
+
+  it("asks for the file's bytes as they are (accept-encoding: identity); a server that compresses anyway still works", async () => {
+    server.gzip = true;
+    await cachedDownload({ url: url(), target, hash: BODY_MD5 });
+    expect(server.encodings).toEqual(['identity']);
     expect(sameBytes(bytesOf(target), BODY)).toBe(true);
   });
 

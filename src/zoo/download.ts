@@ -121,7 +121,9 @@ async function fetchToPart(o: DownloadOptions, part: string, algorithm: HashAlgo
     try {
       let response: Response;
       try {
-        response = await fetchImpl(o.url, { headers: offset > 0 ? { range: `bytes=${offset}-` } : {}, signal: controller.signal, redirect: 'follow' });
+        // identity: byte offsets and Content-Length must count the file's bytes, not compressed ones.
+        const headers: Record<string, string> = { 'accept-encoding': 'identity', ...(offset > 0 ? { range: `bytes=${offset}-` } : {}) };
+        response = await fetchImpl(o.url, { headers, signal: controller.signal, redirect: 'follow' });
       } catch (e) {
         throw new DownloadError(`could not download ${what} from ${o.url}: ${reason(e)}. ${manualHint(o)}`);
       }
@@ -147,7 +149,8 @@ async function fetchToPart(o: DownloadOptions, part: string, algorithm: HashAlgo
       const hasher = createHash(algorithm);
       // A 200 to a Range request: the server sends the whole file; start the .part over.
       if (resuming) await hashInto(part, hasher);
-      const length = response.headers.get('content-length');
+      const encoded = !/^(identity)?$/i.test(response.headers.get('content-encoding') ?? '');
+      const length = encoded ? null : response.headers.get('content-length');
       const total = resuming ? range?.total : length !== null ? Number(length) : undefined;
       let received = resuming ? offset : 0;
       const file = await open(part, resuming ? 'a' : 'w');

@@ -13,6 +13,8 @@ Usage (from the repository root):
 Writes, next to this script:
   model.json         the architecture (model.to_json())
   odd_names.h5       the weights, Keras 1 style as above
+  chunked.h5         odd_names.h5 with layer_names split into layer_names0, layer_names1, as
+                     Keras writes lists too long for one HDF5 attribute
   bad_count.h5       the same with one layer's bias left out (a weight-count mismatch)
   bad_shape.h5       the same with one kernel of the wrong shape
   inputs.npy         2 inputs [2, 8, 8, 3] float32
@@ -62,10 +64,14 @@ def build():
     return model
 
 
-def write(path, model, drop_bias_of=None, reshape_kernel_of=None):
+def write(path, model, drop_bias_of=None, reshape_kernel_of=None, chunked=False):
     with h5py.File(path, "w") as f:
         old_names = [f"{type(layer).__name__.lower()}_{i + 1}" for i, layer in enumerate(model.layers)]
-        f.attrs["layer_names"] = np.array([n.encode() for n in old_names])
+        encoded = np.array([n.encode() for n in old_names])
+        if chunked:
+            f.attrs["layer_names0"], f.attrs["layer_names1"] = encoded[:4], encoded[4:]
+        else:
+            f.attrs["layer_names"] = encoded
         f.attrs["backend"] = b"tensorflow"
         f.attrs["keras_version"] = b"1.2.2"
         # Groups created in reverse order: the order must come from layer_names, not the file.
@@ -92,6 +98,7 @@ def main():
     with open(os.path.join(HERE, "model.json"), "w") as f:
         f.write(json.dumps(json.loads(model.to_json()), indent=1, sort_keys=True) + "\n")
     write(os.path.join(HERE, "odd_names.h5"), model)
+    write(os.path.join(HERE, "chunked.h5"), model, chunked=True)
     write(os.path.join(HERE, "bad_count.h5"), model, drop_bias_of="pw")
     write(os.path.join(HERE, "bad_shape.h5"), model, reshape_kernel_of="pw")
 
