@@ -242,6 +242,15 @@ describe('download cache (local HTTP server)', () => {
     expect(existsSync(target)).toBe(false);
   });
 
+  it('without a published hash (MobileNet): the first copy is accepted, its sha256 recorded, and a later change fetches it again', async () => {
+    await cachedDownload({ url: url(), target });
+    expect(JSON.parse(readFileSync(`${target}.verified`, 'utf8'))).toMatchObject({ algorithm: 'sha256', hash: BODY_SHA256 });
+    writeFileSync(target, BODY.subarray(0, 1000));
+    expect((await cachedDownload({ url: url(), target })).fromCache).toBe(false);
+    expect(server.seen).toHaveLength(2);
+    expect(sameBytes(bytesOf(target), BODY)).toBe(true);
+  });
+
   it('a change that keeps size and mtime is not noticed: the record is trusted (no re-hash of 500 MB on every run)', async () => {
     await cachedDownload({ url: url(), target, hash: BODY_MD5 });
     const { mtime, atime } = statSync(target);
