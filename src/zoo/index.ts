@@ -49,7 +49,7 @@ const ARCHITECTURES = fileURLToPath(new URL('../../weights/zoo/', import.meta.ur
 /** Finds (downloading and verifying on first use) the weights of a model known by name. */
 export async function resolveModel(name: string, options: ResolveOptions = {}): Promise<ResolvedModel> {
   const entry = zooEntry(name);
-  const base = options.baseUrl ?? process.env.RLRP_ZOO_MIRROR ?? KERAS_APPLICATIONS_BASE;
+  const base = options.baseUrl || process.env.RLRP_ZOO_MIRROR || KERAS_APPLICATIONS_BASE;
   const url = `${base.replace(/\/+$/, '')}/${entry.path}`;
   const cacheDir = options.cacheDir ?? (await defaultCacheDir());
   const { path, fromCache } = await cachedDownload({
