@@ -22,3 +22,13 @@ export class InputShapeError extends RlrpError {
 export class GpuError extends RlrpError {
   override name = 'GpuError';
 }
+
+/** A model weights download that failed: network, HTTP status, interrupted transfer or hash mismatch. */
+export class DownloadError extends RlrpError {
+  override name = 'DownloadError';
+}
+
+/** A model name that the zoo does not know. */
+export class UnknownModelError extends RlrpError {
+  override name = 'UnknownModelError';
+}

@@ -5,5 +5,5 @@ export { readKerasModel, type KerasModel, type KerasFormat } from './keras/load.
 export type { ByteSource } from './keras/source.js';
 export type { Graph, GraphNode, Shape } from './graph/ir.js';
 export { parseNpy, formatNpy, type NpyArray, NpyError } from './io/npy.js';
-export { RlrpError, ModelFormatError, UnsupportedLayerError, InputShapeError, GpuError } from './errors.js';
+export { RlrpError, ModelFormatError, UnsupportedLayerError, InputShapeError, GpuError, DownloadError, UnknownModelError } from './errors.js';
 export { SUPPORTED_LAYERS } from './graph/build.js';
