@@ -6,6 +6,7 @@
 // --runs (default 3) after a warm-up. Prints a table and writes bench-results/bench.json.
 // Usage: node scripts/bench/bench.mjs [--apps] [--models a,b] [--runs N] [--batches 1,8]
 //   --apps    adds the Keras Applications models that scripts/keras-apps/setup.sh writes
+/* global GPUBufferUsage, GPUMapMode -- installed by acquireGpu (Dawn's globals) */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -159,8 +160,7 @@ for (const { name, file } of models) {
       row.conv_relevance_efficiency = row.conv_relevance_gflops / calibration;
     }
     rows.push(row);
-    const { layers, ...summary } = row;
-    console.log(JSON.stringify(summary));
+    console.log(JSON.stringify({ ...row, layers: undefined }));
   }
   model.destroy();
 }
