@@ -175,31 +175,36 @@ export class Model {
     const micro = Math.min(batch, maxMicroBatch(this.gpu, this.graph));
     const retain = [...new Set(outputs)].sort((a, b) => a - b);
     const plan = await this.plan(micro, retain);
-    return this.execute(input, batch, micro, {
+    const { values } = await this.execute(input, batch, micro, {
       input: plan.tensors.get(this.graph.input)!,
-      encode: (encoder) => plan.encode(encoder),
+      passesPerChunk: 1,
+      encode: (encoder, timer) => plan.encode(encoder, timer),
       outputs: outputs.map((id) => ({ ref: plan.tensors.get(id)!, bytesPerSample: sizeOf(this.graph.nodes[id].shape) * 4 })),
     });
+    return values;
   }
 
   /**
    * Runs a compiled plan over a batch in micro-batches, all in one command encoder and one
-   * submission, and reads the requested outputs back once at the end.
+   * submission, and reads the requested outputs back once at the end, with the passes' GPU
+   * times where the adapter has timestamps.
    */
   private async execute(input: Float32Array, batch: number, micro: number, plan: {
     input: TensorRef;
-    encode(encoder: GPUCommandEncoder): void;
+    /** Timed passes the plan records per micro-batch (the timer's capacity). */
+    passesPerChunk: number;
+    encode(encoder: GPUCommandEncoder, timer: PassTimer): void;
     /** Read back, or copied `into` a caller's buffer (then the returned array is empty). */
     outputs: { ref: TensorRef; bytesPerSample: number; into?: GPUBuffer }[];
     /** Per-chunk uploads recorded before the plan (start sample, rows). */
     beforeChunk?(encoder: GPUCommandEncoder, start: number, rows: number): void;
-    /** Recorded once after the last chunk. */
-    finish?(encoder: GPUCommandEncoder): void;
-  }): Promise<Float32Array[]> {
+  }): Promise<{ values: Float32Array[]; timings?: Record<string, number> }> {
     const { device } = this.gpu;
     const perIn = sizeOf(this.info.inputShape) * 4;
     return checked(this.gpu, 'running the model', async () => {
       const res = new GpuResources(this.gpu);
+      const chunks = Math.ceil(batch / micro);
+      const timer = new PassTimer(this.gpu, res, plan.passesPerChunk * chunks);
       try {
         const staging = res.buffer(batch * perIn, GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, 'input batch');
         device.queue.writeBuffer(staging, 0, input.buffer, input.byteOffset, input.byteLength);
@@ -210,21 +215,27 @@ export class Model {
           const rows = Math.min(micro, batch - start);
           encoder.copyBufferToBuffer(staging, start * perIn, plan.input.buffer, plan.input.offset, rows * perIn);
           plan.beforeChunk?.(encoder, start, rows);
-          plan.encode(encoder);
+          plan.encode(encoder, timer);
           plan.outputs.forEach((o, i) => encoder.copyBufferToBuffer(o.ref.buffer, o.ref.offset, readbacks[i], start * o.bytesPerSample, rows * o.bytesPerSample));
         }
-        plan.finish?.(encoder);
+        timer.finish(encoder);
         const started = performance.now();
         device.queue.submit([encoder.finish()]);
         // Dawn's Node binding polls while a map is pending and takes a core from a software
         // adapter; sleeping through most of the expected run first leaves that core to the GPU work.
-        const chunks = Math.ceil(batch / micro);
         const perChunk = this.chunkMs.get(plan.input.buffer);
         if (perChunk !== undefined && perChunk * chunks > 20) await new Promise((resolve) => setTimeout(resolve, 0.9 * perChunk * chunks));
         await Promise.all(mapped.map((b) => b.mapAsync(GPUMapMode.READ)));
-        this.chunkMs.set(plan.input.buffer, (performance.now() - started) / chunks);
-        return readbacks.map((b, i) => (plan.outputs[i].into ? new Float32Array(0) : new Float32Array(b.getMappedRange().slice(0, batch * plan.outputs[i].bytesPerSample))));
+        const wallMs = performance.now() - started;
+        const timings = await timer.read();
+        // The next estimate: the adapter's own time when it has timestamps (a wall time would
+        // include this sleep and never shrink), else the wall time.
+        const gpuMs = timings && Object.values(timings).reduce((a, b) => a + b, 0);
+        this.chunkMs.set(plan.input.buffer, (gpuMs ?? wallMs) / chunks);
+        const values = readbacks.map((b, i) => (plan.outputs[i].into ? new Float32Array(0) : new Float32Array(b.getMappedRange().slice(0, batch * plan.outputs[i].bytesPerSample))));
+        return { values, timings };
       } finally {
+        timer.destroy();
         res.destroy();
       }
     });
@@ -288,15 +299,14 @@ export class Model {
     const compiled = plan;
     const nodes = this.graph.nodes.length;
     const targetsRes = new GpuResources(this.gpu);
-    const timer = new PassTimer(this.gpu, targetsRes, (options.profile ? compiled.dispatchCount : 2) * Math.ceil(batch / micro));
     try {
       // Targets go through a buffer copied per chunk inside the encoder: a queue write would land before every chunk.
       const targets = targetsRes.constants(Int32Array.from(requested), 'requested targets', GPUBufferUsage.COPY_SRC);
-      const [logits, relevance, stats, chosen] = await this.execute(input, batch, micro, {
+      const { values: [logits, relevance, stats, chosen], timings } = await this.execute(input, batch, micro, {
         input: compiled.forward.tensors.get(this.graph.input)!,
+        passesPerChunk: options.profile ? compiled.dispatchCount : 2,
         beforeChunk: (encoder, start, rows) => encoder.copyBufferToBuffer(targets, start * 4, compiled.targets, 0, rows * 4),
-        encode: (encoder) => compiled.encode(encoder, timer, options.profile),
-        finish: (encoder) => timer.finish(encoder),
+        encode: (encoder, timer) => compiled.encode(encoder, timer, options.profile),
         outputs: [
           { ref: compiled.forward.tensors.get(this.graph.output)!, bytesPerSample: classes * 4 },
           { ref: compiled.relevance.get(at)!, bytesPerSample: sizeOf(this.graph.nodes[at].shape) * 4, into: gpuOutput?.(batch * sizeOf(this.graph.nodes[at].shape) * 4) },
@@ -310,10 +320,8 @@ export class Model {
         l1: Array.from({ length: batch }, (_, n) => stats[(n * slots + id) * 2]),
         sum: Array.from({ length: batch }, (_, n) => stats[(n * slots + id) * 2 + 1]),
       }));
-      const timings = await timer.read();
       return { method: rule.name, relevance, shape: relevanceShape, logits, targets: Array.from(new Int32Array(chosen.buffer)), batch, layers, timings: timings && { forwardMs: phaseMs(timings, 'forward'), relevanceMs: phaseMs(timings, 'relevance'), ...(options.profile && { passes: timings }) } };
     } finally {
-      timer.destroy();
       targetsRes.destroy();
     }
   }
