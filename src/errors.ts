@@ -22,3 +22,8 @@ export class InputShapeError extends RlrpError {
 export class GpuError extends RlrpError {
   override name = 'GpuError';
 }
+
+/** An image that cannot be read: unknown format, truncated or corrupt, absurd size, or a bad option. */
+export class ImageError extends RlrpError {
+  override name = 'ImageError';
+}
