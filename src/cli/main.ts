@@ -140,7 +140,7 @@ async function explain(values: Record<string, string | boolean | undefined>): Pr
     if (typeof values['out-png'] === 'string') {
       const [h, w, c] = result.shape.length === 4 ? result.shape.slice(1) : [1, result.shape.length > 1 ? result.shape[result.shape.length - 1] : 1, 1];
       const scale = Math.max(1, Math.floor(256 / Math.max(h, w)));
-      await writeFile(values['out-png'], encodePng(heatmap(result.relevance, h, w, c), (raw) => deflateSync(raw), scale));
+      await writeFile(values['out-png'], encodePng(heatmap(result.relevance, { shape: [result.batch, h, w, c] }), (raw) => deflateSync(raw), scale));
     }
     const classes = result.logits.length / result.batch;
     const logits = Array.from({ length: result.batch }, (_, i) => Array.from(result.logits.subarray(i * classes, (i + 1) * classes)));
