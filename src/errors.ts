@@ -23,7 +23,7 @@ export class GpuError extends RlrpError {
   override name = 'GpuError';
 }
 
-/** An image that cannot be read: unknown format, truncated or corrupt, absurd size, or a bad option. */
+/** An image that cannot be read (unknown format, truncated or corrupt, absurd size), a bad image or heatmap option, or class names that do not fit. */
 export class ImageError extends RlrpError {
   override name = 'ImageError';
 }
