@@ -7,14 +7,7 @@ import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { ImageError } from '../errors.js';
 import { MAX_PIXELS, sniffImage } from './sniff.js';
-import type { DecodedImage } from './types.js';
-
-export interface DecodeOptions {
-  /** Reject images with more pixels than this (default MAX_PIXELS, 8192 x 8192). */
-  maxPixels?: number;
-  /** Names the image in error messages (default 'image'). */
-  name?: string;
-}
+import type { DecodedImage, DecodeOptions } from './types.js';
 
 /**
  * Decodes PNG (any colour type and bit depth, interlaced or not; 16-bit samples are scaled to 8

@@ -21,3 +21,10 @@ export interface Pixels {
   channels: 1 | 3 | 4;
   data: Uint8Array;
 }
+
+export interface DecodeOptions {
+  /** Reject images with more pixels than this (default MAX_PIXELS, 8192 x 8192). */
+  maxPixels?: number;
+  /** Names the image in error messages (default 'image'). */
+  name?: string;
+}
