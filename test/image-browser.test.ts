@@ -16,8 +16,9 @@ if (!haveChromium && !CI) console.warn(`SKIPPING browser image tests: no Chromiu
 interface PageImage { width: number; height: number; channels: number; format: string; data: number[]; error?: string; adapter?: string }
 
 function route(path: string): string | undefined {
-  if (path === '/' || path === '/image.html') return join(ROOT, 'test/browser/image.html');
-  if (path === '/image-page.js') return join(ROOT, 'test/browser/image-page.js');
+  // The engine test's page shell, running this test's script.
+  if (path === '/' || path === '/index.html') return join(ROOT, 'test/browser/index.html');
+  if (path === '/page.js') return join(ROOT, 'test/browser/image-page.js');
   if (path === '/rlrp.js' || path === '/rlrp.js.map') return join(BUNDLE_DIR, path.slice(1));
   const candidate = normalize(join(IMAGE_DATA, path.slice('/data/'.length)));
   return path.startsWith('/data/') && candidate.startsWith(IMAGE_DATA + sep) ? candidate : undefined;
