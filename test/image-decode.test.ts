@@ -3,6 +3,7 @@ import { ImageError } from '../src/errors.js';
 import { decodeImage, readImage } from '../src/image/decode.js';
 import { sniffImage } from '../src/image/sniff.js';
 import { bytesOf, IMAGE_DATA, imageFile, imageRefs } from './helpers/image-refs.js';
+import { rng } from './helpers/synthetic.js';
 
 const PNGS = ['rgb.png', 'grey.png', 'grey-alpha.png', 'rgba.png', 'palette.png', 'grey16.png'];
 const JPEGS = ['photo-420.jpg', 'photo-444.jpg', 'grey.jpg'];
@@ -70,5 +71,27 @@ describe('bad image input gets a clear ImageError', () => {
   it('a missing file or a folder names the path', async () => {
     await expect(readImage(`${IMAGE_DATA}/missing.png`)).rejects.toThrow(/missing\.png: no such image file/);
     await expect(readImage(IMAGE_DATA)).rejects.toThrow(/is a folder, not an image file/);
+  });
+});
+
+describe('damaged files never crash the decoders', () => {
+  // Seeded: 300 copies of each file with 1 to 8 random bytes replaced, or cut at a random length.
+  it.each(['photo.png', 'palette.png', 'photo-420.jpg', 'grey.jpg'])('%s: every damaged copy decodes to its header\'s size or throws ImageError', (name) => {
+    const original = imageFile(name);
+    const random = rng(name.length * 7919);
+    let refused = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      let bytes = original.slice();
+      if (trial % 3 === 0) bytes = bytes.subarray(0, Math.floor(random() * bytes.length));
+      else for (let k = 1 + Math.floor(random() * 8); k > 0; k--) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+      try {
+        const image = decodeImage(bytes);
+        expect(image.data.length).toBe(image.width * image.height * 4);
+      } catch (e) {
+        expect(e, String(e)).toBeInstanceOf(ImageError);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(50);
   });
 });
