@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ImageError } from '../src/errors.js';
+import { GpuError, ImageError } from '../src/errors.js';
 import type { Gpu } from '../src/gpu/device.js';
 import { colormapLut, COLORMAPS, lutIndex } from '../src/image/colormaps.js';
 import { decodeImage } from '../src/image/decode.js';
@@ -103,6 +103,16 @@ describe('heatmap rendering in WGSL (heatmap_scale + heatmap_render)', () => {
       await expect(renderHeatmap(gpu, buffer, { shape: [1, 4, 4, 3] })).rejects.toThrow(ImageError);
       await expect(renderHeatmap(gpu, buffer, { shape: [1, 4, 4, 3] })).rejects.toThrow(/needs 48 values, but only 12 are there/);
       await expect(renderHeatmap(gpu, buffer, { shape: [1, 2, 2, 3], sample: 1 })).rejects.toThrow(/sample 1 is not in the batch of 1/);
+    } finally {
+      buffer.destroy();
+    }
+  });
+
+  it('a relevance buffer that cannot be bound for reading is a GpuError, not a crash', async () => {
+    const buffer = gpu.device.createBuffer({ size: 48, usage: GPUBufferUsage.COPY_SRC });
+    try {
+      await expect(renderHeatmap(gpu, buffer, { shape: [1, 2, 2, 3] })).rejects.toThrow(GpuError);
+      await expect(renderHeatmap(gpu, buffer, { shape: [1, 2, 2, 3] })).rejects.toThrow(/rendering a heatmap: WebGPU validation error/);
     } finally {
       buffer.destroy();
     }

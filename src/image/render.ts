@@ -47,16 +47,17 @@ export async function renderHeatmap(gpu: Gpu, relevance: GPUBuffer, layout: Rele
   const lut = colormapLut(colormapNamed(options.colormap ?? 'bwr'));
   const scale = options.scale ?? 'max';
   let fixedScale: number | undefined;
-  if (typeof scale === 'number') fixedScale = heatmapScale(new Float64Array(0), scale);
+  if (typeof scale === 'number') fixedScale = heatmapScale(new Float64Array(0), scale); // checks it
   else if (scale !== 'max') {
     const floats = new Float32Array(await readBack(gpu, relevance, offset * 4, height * width * channels * 4));
     fixedScale = heatmapScale(channelSum(floats, { shape: [1, height, width, channels] }), scale);
   }
   const res = new GpuResources(gpu);
+  let texture: GPUTexture | undefined;
   try {
     return await checked(gpu, 'rendering a heatmap', async () => {
       const { device } = gpu;
-      const texture = device.createTexture({
+      texture = device.createTexture({
         size: [width, height], format: 'rgba8unorm', label: 'heatmap',
         usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_SRC,
       });
@@ -75,7 +76,8 @@ export async function renderHeatmap(gpu: Gpu, relevance: GPUBuffer, layout: Rele
       const render = await res.pipeline('heatmap_render', { OVERLAY: !!options.overlay });
       const buffers = [relevance, scaleBuffer, res.constants(packedLut, 'colour map'), res.uniform([width, height, channels, offset, opacityBits], 'heatmap params')];
       if (options.overlay) buffers.push(res.constants(packPixels(options.overlay.image), 'overlay image'));
-      const entries: GPUBindGroupEntry[] = buffers.map((buffer, binding) => ({ binding: binding < 4 ? binding : 5, resource: { buffer } }));
+      // Bindings 0-3 are buffers, 4 the texture, 5 the optional overlay image.
+      const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i < 4 ? i : 5, resource: { buffer } }));
       entries.push({ binding: 4, resource: texture.createView() });
       pass.setPipeline(render);
       pass.setBindGroup(0, device.createBindGroup({ label: 'heatmap', layout: render.getBindGroupLayout(0), entries }));
@@ -85,6 +87,9 @@ export async function renderHeatmap(gpu: Gpu, relevance: GPUBuffer, layout: Rele
       await device.queue.onSubmittedWorkDone();
       return texture;
     });
+  } catch (e) {
+    texture?.destroy();
+    throw e;
   } finally {
     res.destroy();
   }
