@@ -56,9 +56,14 @@ palette_image = Image.fromarray(rng.integers(0, 4, (h, w), dtype=np.uint8), 'P')
 palette_image.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30])
 palette_image.info['transparency'] = bytes([255, 128, 0, 255])
 files['palette.png'] = palette_image
+# A transparent colour key (tRNS) on grey and RGB images: Pillow keeps the keyed pixels' colour.
+files['grey-key.png'] = Image.fromarray(grey, 'L')
+files['rgb-key.png'] = Image.fromarray(rgb, 'RGB')
+keys = {'palette.png': bytes([255, 128, 0, 255]), 'grey-key.png': int(grey[1, 2]), 'rgb-key.png': tuple(int(v) for v in rgb[0, 1])}
+channels = {'palette.png': 4, 'grey-key.png': 2, 'rgb-key.png': 4}
 for name, image in files.items():
-    path = save(name, image, transparency=image.info['transparency']) if name == 'palette.png' else save(name, image)
-    decoded[name] = {'width': w, 'height': h, 'channels': {'RGB': 3, 'L': 1, 'LA': 2, 'RGBA': 4, 'P': 4}[image.mode],
+    path = save(name, image, transparency=keys[name]) if name in keys else save(name, image)
+    decoded[name] = {'width': w, 'height': h, 'channels': channels[name] if name in channels else {'RGB': 3, 'L': 1, 'LA': 2, 'RGBA': 4}[image.mode],
                      'rgba': b64(np.asarray(Image.open(path).convert('RGBA')))}
 
 # 16-bit grey: Pillow keeps 16-bit samples ('I;16'); we document 8-bit output round(v * 255 / 65535).
@@ -97,6 +102,7 @@ for source, mode, sizes, interpolations in [
     ('photo-rgba.png', 'rgb', [(6, 6)], ['bilinear']),
     ('palette.png', 'rgb', [(3, 3)], ['bilinear']),
     ('grey.png', 'rgb', [(4, 9)], ['bilinear']),
+    ('rgb-key.png', 'rgb', [(3, 4)], ['nearest']),
 ]:
     for size in sizes:
         for interpolation in interpolations:

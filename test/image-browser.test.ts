@@ -49,7 +49,7 @@ describe.runIf(haveChromium || CI)('images in headless Chromium', () => {
     expect(bundle).not.toMatch(/pngjs|jpeg-js|PNG\.sync|JpegImage/);
   });
 
-  it.each(['rgb.png', 'grey.png', 'grey16.png', 'palette.png', 'rgba.png'])('%s: Pillow\'s pixels (colour where opaque; a canvas premultiplies alpha; 16-bit within 1)', async (name) => {
+  it.each(['rgb.png', 'grey.png', 'grey16.png', 'palette.png', 'rgba.png', 'grey-key.png', 'rgb-key.png'])('%s: Pillow\'s pixels (colour where opaque; a canvas premultiplies alpha; 16-bit within 1)', async (name) => {
     const image = await decode(name);
     const ref = imageRefs.decoded[name];
     expect(image.error).toBeUndefined();

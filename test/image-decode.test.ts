@@ -5,7 +5,7 @@ import { sniffImage } from '../src/image/sniff.js';
 import { bytesOf, IMAGE_DATA, imageFile, imageRefs } from './helpers/image-refs.js';
 import { rng } from './helpers/synthetic.js';
 
-const PNGS = ['rgb.png', 'grey.png', 'grey-alpha.png', 'rgba.png', 'palette.png', 'grey16.png'];
+const PNGS = ['rgb.png', 'grey.png', 'grey-alpha.png', 'rgba.png', 'palette.png', 'grey16.png', 'grey-key.png', 'rgb-key.png'];
 const JPEGS = ['photo-420.jpg', 'photo-444.jpg', 'grey.jpg'];
 
 function maxDifference(a: Uint8Array, b: Uint8Array): number {

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { ImageError } from '../errors.js';
-import { MAX_PIXELS, sniffImage } from './sniff.js';
+import { MAX_PIXELS, pngColorKey, sniffImage } from './sniff.js';
 import type { DecodedImage, DecodeOptions } from './types.js';
 
 /**
@@ -23,6 +23,12 @@ export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Dec
       const png = pngjs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       ({ width, height } = png);
       data = new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength);
+      const key = pngColorKey(bytes);
+      if (key) {
+        // Colours from a decode without the key, alpha from the one with it.
+        const colours = pngjs.PNG.sync.read(Buffer.concat([bytes.subarray(0, key[0]), bytes.subarray(key[1])])).data;
+        for (let i = 0; i < data.length; i += 4) data.set(colours.subarray(i, i + 3), i);
+      }
     } else {
       // Not tolerant: a truncated file must fail rather than decode to grey rows.
       const pixels = header.width * header.height;

@@ -23,6 +23,27 @@ function describeStart(bytes: Uint8Array): string {
   return bytes.length === 0 ? 'the file is empty' : `it starts with bytes ${head}`;
 }
 
+/** Byte range [start, end) of the chunk of this type before the pixel data (IDAT), if any. */
+function pngChunkBeforeData(bytes: Uint8Array, type: string): [number, number] | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 33; at + 8 <= bytes.length;) {
+    const name = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    const end = at + 12 + view.getUint32(at);
+    if (name === 'IDAT') return undefined;
+    if (name === type) return [at, end];
+    at = end;
+  }
+  return undefined;
+}
+
+/**
+ * The tRNS chunk of a grey or RGB PNG (one colour made transparent), if any. pngjs turns such
+ * pixels black; Pillow, and so Keras, keeps their colour.
+ */
+export function pngColorKey(bytes: Uint8Array): [number, number] | undefined {
+  return bytes[25] === 0 || bytes[25] === 2 ? pngChunkBeforeData(bytes, 'tRNS') : undefined;
+}
+
 function pngHeader(bytes: Uint8Array, view: DataView, what: string): ImageHeader {
   if (bytes.length < 33 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') throw new ImageError(`${what}: truncated PNG (no complete IHDR header)`);
   const width = view.getUint32(16);
@@ -32,13 +53,7 @@ function pngHeader(bytes: Uint8Array, view: DataView, what: string): ImageHeader
   const depths: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
   if (!depths[colorType]?.includes(depth)) throw new ImageError(`${what}: corrupt PNG header (colour type ${colorType} with bit depth ${depth})`);
   // A tRNS chunk before the pixel data adds transparency to grey, RGB and palette images.
-  let transparent = false;
-  for (let at = 33; at + 8 <= bytes.length;) {
-    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
-    if (type === 'IDAT') break;
-    if (type === 'tRNS') transparent = true;
-    at += 12 + view.getUint32(at);
-  }
+  const transparent = pngChunkBeforeData(bytes, 'tRNS') !== undefined;
   const channels = ({ 0: transparent ? 2 : 1, 2: transparent ? 4 : 3, 3: transparent ? 4 : 3, 4: 2, 6: 4 } as const)[colorType as 0 | 2 | 3 | 4 | 6];
   return { format: 'png', width, height, channels };
 }
