@@ -32,3 +32,8 @@ export class DownloadError extends RlrpError {
 export class UnknownModelError extends RlrpError {
   override name = 'UnknownModelError';
 }
+
+/** An image that cannot be read (unknown format, truncated or corrupt, absurd size), a bad image or heatmap option, or class names that do not fit. */
+export class ImageError extends RlrpError {
+  override name = 'ImageError';
+}
