@@ -5,12 +5,14 @@
 // hold the pixel. Both operands are contiguous along output channels (R in NHWC, the Keras
 // kernel [ky][kx][c_in][c_out]), so with VEC (chunk width, R's stride and offset multiples of
 // 4) each step is a vec4 dot product. As in conv2d.wgsl, each thread owns TM x TN outputs and
-// reads storage directly. W' is W, or with PLUS max(W, 0) where a >= 0 and min(W, 0) where
+// reads storage directly. With strides, pixels of one phase (iy % SH, ix % SW) are reached by
+// the same taps only, so each phase is its own slice of the grid (workgroup_id.z) and loops
+// over just its taps: no work on taps that miss. W' is W, or with PLUS max(W, 0) where a >= 0 and min(W, 0) where
 // a < 0, so that a * W' = max(a * W, 0) (R-LRP+). ACCUMULATE adds to out (later weight chunks,
 // several consumers of one tensor).
 
 struct Params {
-  M: u32, N: u32, srcH: u32, srcW: u32,
+  batch: u32, N: u32, srcH: u32, srcW: u32,
   count: u32, gridH: u32, gridW: u32, KH: u32,
   KW: u32, dilH: u32, dilW: u32, padTop: u32,
   padLeft: u32, relStride: u32, relOffset: u32, _pad0: u32,
@@ -43,19 +45,31 @@ fn dot4(a: Vec, b: Vec) -> f32 {
 
 @compute @workgroup_size(${WGN}, ${WGM}, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let phaseY = gid.z / ${SW};
+  let phaseX = gid.z % ${SW};
+  // This phase's pixels: iy = phaseY + SH * t for t < phaseH (0 when the phase lies outside).
+  let phaseH = (p.gridH + ${SH} - 1u - phaseY) / ${SH};
+  let phaseW = (p.gridW + ${SW} - 1u - phaseX) / ${SW};
+  let M = p.batch * phaseH * phaseW;
   let row0 = gid.y * TM;
   let col0 = gid.x * TN;
+  if (row0 >= M) { return; }
   let vecs = p.count / WIDTH;
   // Rows past M repeat the last row and columns past N the last column; neither is stored.
   var sampleRow: array<u32, TM>;
+  var pixel: array<u32, TM>;
   var pixelY: array<i32, TM>;
   var pixelX: array<i32, TM>;
   for (var i = 0u; i < TM; i++) {
-    let row = min(row0 + i, p.M - 1u);
-    let rest = row / p.gridW;
-    sampleRow[i] = rest / p.gridH * p.srcH;
-    pixelY[i] = i32(rest % p.gridH + p.padTop);
-    pixelX[i] = i32(row % p.gridW + p.padLeft);
+    let row = min(row0 + i, M - 1u);
+    let rest = row / phaseW;
+    let n = rest / phaseH;
+    let iy = phaseY + (rest % phaseH) * ${SH};
+    let ix = phaseX + (row % phaseW) * ${SW};
+    sampleRow[i] = n * p.srcH;
+    pixel[i] = (n * p.gridH + iy) * p.gridW + ix;
+    pixelY[i] = i32(iy + p.padTop);
+    pixelX[i] = i32(ix + p.padLeft);
   }
   var col: array<u32, TN>;
   for (var j = 0u; j < TN; j++) { col[j] = min(col0 + j, p.N - 1u); }
@@ -64,17 +78,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 #if ${PLUS}
   var accNeg: array<f32, TM * TN>;
 #endif
-  for (var ky = 0u; ky < p.KH; ky++) {
-    for (var kx = 0u; kx < p.KW; kx++) {
-      // Output pixel o reads input o*stride + k*dil - pad; invert that for this tap.
+  // Output pixel o reads input o*stride + k*dil - pad; the taps that reach this phase are those
+  // with k = (phase + pad) mod stride, every stride-th (Keras allows dilation only with stride 1).
+  for (var ky = (phaseY + p.padTop) % ${SH}; ky < p.KH; ky += ${SH}) {
+    for (var kx = (phaseX + p.padLeft) % ${SW}; kx < p.KW; kx += ${SW}) {
       var base: array<u32, TM>;
       var hit: array<bool, TM>;
       for (var i = 0u; i < TM; i++) {
         let ty = pixelY[i] - i32(ky * p.dilH);
         let tx = pixelX[i] - i32(kx * p.dilW);
-        let oy = u32(ty / ${SH});
-        let ox = u32(tx / ${SW});
-        hit[i] = ty >= 0 && tx >= 0 && ty % ${SH} == 0 && tx % ${SW} == 0 && oy < p.srcH && ox < p.srcW;
+        let oy = u32(ty) / ${SH};
+        let ox = u32(tx) / ${SW};
+        hit[i] = ty >= 0 && tx >= 0 && oy < p.srcH && ox < p.srcW;
         base[i] = select(0u, (((sampleRow[i] + oy) * p.srcW + ox) * p.relStride + p.relOffset) / WIDTH, hit[i]);
       }
       let tap = (ky * p.KW + kx) * p.N;
@@ -101,11 +116,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 
   for (var i = 0u; i < TM; i++) {
-    let row = row0 + i;
-    if (row >= p.M) { break; }
+    if (row0 + i >= M) { break; }
     for (var j = 0u; j < TN; j++) {
       if (col0 + j >= p.N) { break; }
-      let at = row * p.N + col0 + j;
+      let at = pixel[i] * p.N + col0 + j;
       let a = act[at];
 #if ${PLUS}
       let message = a * select(accNeg[i * TN + j], acc[i * TN + j], a >= 0.0);

@@ -29,8 +29,8 @@ export function tiling(m: number, n: number): Tiling {
 }
 
 /** Workgroup grid for an M x N GEMM, checked against the adapter's dispatch limit. */
-export function gemmGrid(res: GpuResources, tile: Tiling, m: number, n: number, layer: string): [number, number, number] {
-  const grid: [number, number, number] = [Math.ceil(n / (tile.TN * tile.WGN)), Math.ceil(m / (tile.TM * tile.WGM)), 1];
+export function gemmGrid(res: GpuResources, tile: Tiling, m: number, n: number, layer: string, slices = 1): [number, number, number] {
+  const grid: [number, number, number] = [Math.ceil(n / (tile.TN * tile.WGN)), Math.ceil(m / (tile.TM * tile.WGM)), slices];
   if (Math.max(...grid) > res.gpu.limits.maxComputeWorkgroupsPerDimension) throw new GpuError(`layer '${layer}': a ${m} x ${n} product exceeds one dispatch; use a smaller batch`);
   return grid;
 }

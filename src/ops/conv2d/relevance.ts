@@ -12,8 +12,10 @@ import { gemmGrid, tiling, type ConvWeights } from './index.js';
 export async function convMessage(res: GpuResources, node: ConvNode, weights: ConvWeights, inputShape: Shape, batch: number, io: { rel: TensorRef; act: TensorRef; out: TensorRef }, plus: boolean, accumulate = false): Promise<Dispatch[]> {
   const [inH, inW, inC] = spatial(inputShape);
   const [outH, outW, outC] = spatial(node.shape);
-  const m = batch * inH * inW;
   const w = node.window;
+  // Strided layers run one grid slice per phase (workgroup z); the first phase has the most rows.
+  const [sh, sw] = w.strides;
+  const m = batch * Math.ceil(inH / sh) * Math.ceil(inW / sw);
   const tile = tiling(m, inC);
   const dispatches: Dispatch[] = [];
   for (const [i, chunk] of weights.chunks.entries()) {
@@ -21,10 +23,10 @@ export async function convMessage(res: GpuResources, node: ConvNode, weights: Co
       ...tile, VEC: chunk.count % 4 === 0 && outC % 4 === 0 && chunk.start % 4 === 0, PLUS: plus, ACCUMULATE: accumulate || i > 0, SH: w.strides[0], SW: w.strides[1],
     });
     const params = res.uniform([
-      m, inC, outH, outW, chunk.count, inH, inW, w.kernel[0], w.kernel[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2], outC, chunk.start,
+      batch, inC, outH, outW, chunk.count, inH, inW, w.kernel[0], w.kernel[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2], outC, chunk.start,
     ], `${node.kerasName} relevance params`);
     dispatches.push({
-      label: `${node.kerasName} relevance`, pipeline, workgroups: gemmGrid(res, tile, m, inC, node.kerasName),
+      label: `${node.kerasName} relevance`, pipeline, workgroups: gemmGrid(res, tile, m, inC, node.kerasName, sh * sw),
       bindGroup: res.bindGroup(pipeline, [io.rel, chunk.buffer, io.act, io.out, params], node.kerasName),
     });
   }
