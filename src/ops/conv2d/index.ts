@@ -20,12 +20,13 @@ export interface Tiling { TM: number; TN: number; WGM: number; WGN: number }
  * Register tiles of the implicit GEMMs (conv2d.wgsl, conv2d_transposed.wgsl) for M rows and N
  * columns: 4 rows x 8 columns per thread in workgroups of 8 x 4 threads, the shape of the
  * fastest plain matmul on lavapipe; fewer rows per thread when M is tiny (dense layers on
- * small batches) so no work is repeated, and narrow tiles for N < 8 (a 3-channel input).
+ * small batches) so no work is repeated, and one column block for N <= 8 (a 3-channel input).
+ * `width`: columns are read as vec4 (TN a multiple of 4) or one by one.
  */
-export function tiling(m: number, n: number): Tiling {
-  const TN = Math.min(8, n);
-  if (m >= 16) return { TM: 4, TN, WGM: 4, WGN: 8 };
-  return { TM: Math.min(4, m), TN, WGM: 1, WGN: 32 };
+export function tiling(m: number, n: number, width: 1 | 4 = 1): Tiling {
+  const TN = width === 4 ? (n > 4 ? 8 : 4) : Math.min(8, n);
+  if (m < 16) return { TM: Math.min(4, m), TN, WGM: 1, WGN: 32 };
+  return n <= TN ? { TM: 4, TN, WGM: 32, WGN: 1 } : { TM: 4, TN, WGM: 4, WGN: 8 };
 }
 
 /** Workgroup grid for an M x N GEMM, checked against the adapter's dispatch limit. */
@@ -67,8 +68,7 @@ export const conv2dOp: ForwardOp<ConvNode, ConvWeights> = {
     const dispatches: Dispatch[] = [];
     for (const chunk of weights.chunks) {
       const vecOut = chunk.count % 4 === 0;
-      const tile = tiling(m, chunk.count);
-      if (vecOut) tile.TN = 8;
+      const tile = tiling(m, chunk.count, vecOut ? 4 : 1);
       const pipeline = await res.pipeline('conv2d', { ...tile, VEC_IN: inC % 4 === 0, VEC_OUT: vecOut, HAS_BIAS: !!weights.bias, ...activationDefines(activation) });
       const params = res.uniform([
         m, chunk.count, inH, inW, inC, outH, outW, w.kernel[0], w.kernel[1], w.strides[0], w.strides[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2], outC, chunk.start,
