@@ -56,7 +56,7 @@ export class RelevancePlan {
       };
       const dispatches: Dispatch[] = [];
       for (const node of [...graph.nodes].reverse()) {
-        dispatches.push(await l1Norm(res, stats, node.id, relevance.get(node.id)!, sizeOf(node.shape), false, node.kerasName));
+        dispatches.push(...(await l1Norm(res, stats, node.id, relevance.get(node.id)!, sizeOf(node.shape), false, node.kerasName)));
         dispatches.push(...(await rule.record(ctx, node)));
       }
       const classes = sizeOf(graph.nodes[graph.output].shape);
