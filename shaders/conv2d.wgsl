@@ -5,7 +5,11 @@
 // no workgroup tiles: on CPU adapters (one invocation per SIMD lane) barriers and the copy
 // into shared memory cost more than the cache misses they save. Channels are read as vec4
 // when VEC_IN (input channels, stride and offset multiples of 4) and the kernel's columns as
-// vec4 when VEC_OUT (chunk width a multiple of 4), so that one load serves four FMAs.
+// vec4 when VEC_OUT (chunk width a multiple of 4), so that one load serves four FMAs. F16: the
+// kernel is stored in half precision and widened on load (accumulation stays f32).
+#if ${F16}
+enable f16;
+#endif
 
 struct Params {
   M: u32, N: u32, srcH: u32, srcW: u32,
@@ -25,13 +29,23 @@ const IN_WIDTH = 1u;
 #if ${VEC_OUT}
 alias OutVec = vec4<f32>;
 const OUT_WIDTH = 4u;
+#if ${F16}
+alias StoredVec = vec4<f16>;
+#else
+alias StoredVec = vec4<f32>;
+#endif
 #else
 alias OutVec = f32;
 const OUT_WIDTH = 1u;
+#if ${F16}
+alias StoredVec = f16;
+#else
+alias StoredVec = f32;
+#endif
 #endif
 
 @group(0) @binding(0) var<storage, read> src: array<InVec>;
-@group(0) @binding(1) var<storage, read> weight: array<OutVec>;
+@group(0) @binding(1) var<storage, read> weight: array<StoredVec>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
@@ -98,7 +112,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         for (var l = 0u; l < IN_WIDTH; l++) {
           let wRow = (tapRow + c * IN_WIDTH + l) * colsVec;
           for (var j = 0u; j < COLS; j++) {
-            let b = weight[wRow + colAt[j]];
+            let b = OutVec(weight[wRow + colAt[j]]);
             for (var i = 0u; i < TM; i++) { acc[i * COLS + j] = fma(OutVec(lane(a[i], l)), b, acc[i * COLS + j]); }
           }
         }

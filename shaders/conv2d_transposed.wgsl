@@ -9,7 +9,10 @@
 // the same taps only, so each phase is its own slice of the grid (workgroup_id.z) and loops
 // over just its taps: no work on taps that miss. W' is W, or with PLUS max(W, 0) where a >= 0 and min(W, 0) where
 // a < 0, so that a * W' = max(a * W, 0) (R-LRP+). ACCUMULATE adds to out (later weight chunks,
-// several consumers of one tensor).
+// several consumers of one tensor). F16: the kernel is stored in half precision.
+#if ${F16}
+enable f16;
+#endif
 
 struct Params {
   batch: u32, N: u32, srcH: u32, srcW: u32,
@@ -21,13 +24,23 @@ struct Params {
 #if ${VEC}
 alias Vec = vec4<f32>;
 const WIDTH = 4u;
+#if ${F16}
+alias StoredVec = vec4<f16>;
+#else
+alias StoredVec = vec4<f32>;
+#endif
 #else
 alias Vec = f32;
 const WIDTH = 1u;
+#if ${F16}
+alias StoredVec = f16;
+#else
+alias StoredVec = f32;
+#endif
 #endif
 
 @group(0) @binding(0) var<storage, read> rel: array<Vec>;
-@group(0) @binding(1) var<storage, read> weight: array<Vec>;
+@group(0) @binding(1) var<storage, read> weight: array<StoredVec>;
 @group(0) @binding(2) var<storage, read> act: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
@@ -97,7 +110,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         var r: array<Vec, TM>;
         for (var i = 0u; i < TM; i++) { r[i] = select(Vec(), rel[base[i] + c], hit[i]); }
         for (var j = 0u; j < TN; j++) {
-          let w = weight[(tap + col[j]) * vecs + c];
+          let w = Vec(weight[(tap + col[j]) * vecs + c]);
 #if ${PLUS}
           let wNeg = min(w, Vec());
           let wPos = w - wNeg;

@@ -1,4 +1,4 @@
-import { InputShapeError } from './errors.js';
+import { GpuError, InputShapeError } from './errors.js';
 import { graphFromKeras, type GraphLoadOptions } from './graph/from-keras.js';
 import type { Graph, Shape } from './graph/ir.js';
 import { sizeOf } from './graph/ir.js';
@@ -15,6 +15,11 @@ import { ForwardPlan, maxMicroBatch, uploadWeights, type UploadedWeights } from 
 export interface LoadOptions extends GraphLoadOptions, GpuOptions {
   /** Reuse an already acquired GPU (several models on one device). */
   gpu?: Gpu;
+  /**
+   * Storage of conv/dense kernels: 'f32' (default) or 'f16' (half the memory, needs the adapter
+   * feature 'shader-f16'; sums stay f32, results differ from f32 by about 1e-3 relative).
+   */
+  weightPrecision?: 'f32' | 'f16';
 }
 
 export interface Prediction {
@@ -93,8 +98,10 @@ export class Model {
   /** A model from an already read Keras model (configuration and weights in memory). */
   static async fromKeras(keras: KerasModel, options: LoadOptions = {}): Promise<Model> {
     const graph = graphFromKeras(keras, options);
+    const precision = options.weightPrecision ?? 'f32';
+    if (precision !== 'f32' && precision !== 'f16') throw new GpuError(`weightPrecision must be 'f32' or 'f16', not '${String(precision)}'`);
     const gpu = options.gpu ?? (await acquireGpu(options));
-    const res = new GpuResources(gpu);
+    const res = new GpuResources(gpu, precision);
     try {
       const weights = await checked(gpu, 'uploading weights', () => uploadWeights(res, graph));
       return new Model(graph, keras, gpu, res, weights);

@@ -52,7 +52,8 @@ export function modifiedWeights(res: GpuResources, uploaded: UploadedWeights, no
 
 function upload(res: GpuResources, uploaded: UploadedWeights, node: ConvNode | DepthwiseNode, mod: ParamMod): ConvWeights | DepthwiseWeights {
   let cache = caches.get(uploaded);
-  if (!cache) caches.set(uploaded, (cache = { res: new GpuResources(res.gpu), weights: new Map() }));
+  // Modified copies keep the precision the model's own conv/dense weights were stored in.
+  if (!cache) caches.set(uploaded, (cache = { res: new GpuResources(res.gpu, [...uploaded.values()].some((w) => (w as ConvWeights).f16) ? 'f16' : 'f32'), weights: new Map() }));
   const key = `${node.id}:${mod.key}`;
   let weights = cache.weights.get(key);
   if (!weights) {

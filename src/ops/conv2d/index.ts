@@ -3,6 +3,7 @@ import type { ConvNode } from '../../graph/ir.js';
 import type { Dispatch, GpuResources } from '../../gpu/resources.js';
 import { activationDefines } from '../../gpu/shaders.js';
 import { spatial, type ForwardOp } from '../types.js';
+import { toHalf } from '../../gpu/half.js';
 
 /**
  * Conv2D and Dense (a 1x1 convolution over the last axis) through one implicit-GEMM kernel.
@@ -12,6 +13,8 @@ import { spatial, type ForwardOp } from '../types.js';
 export interface ConvWeights {
   chunks: { buffer: GPUBuffer; start: number; count: number }[];
   bias?: GPUBuffer;
+  /** Kernel stored as f16 (LoadOptions.weightPrecision); the bias stays f32. */
+  f16: boolean;
 }
 
 export interface Tiling { TM: number; TN: number; WGM: number; WGN: number }
@@ -39,9 +42,12 @@ export function gemmGrid(res: GpuResources, tile: Tiling, m: number, n: number, 
 function uploadConv(res: GpuResources, node: ConvNode): ConvWeights {
   const k = node.kernel.length / node.outChannels;
   const n = node.outChannels;
+  const f16 = res.weightPrecision === 'f16';
+  if (f16 && !res.gpu.hasF16) throw new GpuError(`f16 weights need the adapter feature 'shader-f16', which ${res.gpu.adapter} lacks; load with weightPrecision 'f32'`);
+  const bytes = f16 ? 2 : 4;
   const maxBinding = res.gpu.limits.maxStorageBufferBindingSize;
-  let perChunk = Math.floor(maxBinding / (k * 4));
-  if (perChunk < 1) throw new GpuError(`layer '${node.kerasName}': one output channel's weights (${k * 4} bytes) exceed the adapter's storage binding limit (${maxBinding})`);
+  let perChunk = Math.floor(maxBinding / (k * bytes));
+  if (perChunk < 1) throw new GpuError(`layer '${node.kerasName}': one output channel's weights (${k * bytes} bytes) exceed the adapter's storage binding limit (${maxBinding})`);
   if (perChunk < n) perChunk = Math.max(4, perChunk - (perChunk % 4));
   const chunks = [];
   for (let start = 0; start < n; start += perChunk) {
@@ -52,9 +58,9 @@ function uploadConv(res: GpuResources, node: ConvNode): ConvWeights {
       data = new Float32Array(k * count);
       for (let row = 0; row < k; row++) data.set(node.kernel.subarray(row * n + start, row * n + start + count), row * count);
     }
-    chunks.push({ buffer: res.constants(data, `${node.kerasName} kernel[${start}:${start + count}]`), start, count });
+    chunks.push({ buffer: res.constants(f16 ? toHalf(data) : data, `${node.kerasName} kernel[${start}:${start + count}]`), start, count });
   }
-  return { chunks, bias: node.bias ? res.constants(node.bias, `${node.kerasName} bias`) : undefined };
+  return { chunks, bias: node.bias ? res.constants(node.bias, `${node.kerasName} bias`) : undefined, f16 };
 }
 
 export const conv2dOp: ForwardOp<ConvNode, ConvWeights> = {
@@ -69,7 +75,7 @@ export const conv2dOp: ForwardOp<ConvNode, ConvWeights> = {
     for (const chunk of weights.chunks) {
       const vecOut = chunk.count % 4 === 0;
       const tile = tiling(m, chunk.count, vecOut ? 4 : 1);
-      const pipeline = await res.pipeline('conv2d', { ...tile, VEC_IN: inC % 4 === 0, VEC_OUT: vecOut, HAS_BIAS: !!weights.bias, ...activationDefines(activation) });
+      const pipeline = await res.pipeline('conv2d', { ...tile, VEC_IN: inC % 4 === 0, VEC_OUT: vecOut, F16: weights.f16, HAS_BIAS: !!weights.bias, ...activationDefines(activation) });
       const params = res.uniform([
         m, chunk.count, inH, inW, inC, outH, outW, w.kernel[0], w.kernel[1], w.strides[0], w.strides[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2], outC, chunk.start,
       ], `${node.kerasName} params`);
