@@ -236,9 +236,10 @@ export class Model {
         const wallMs = performance.now() - started;
         const timings = await timer.read();
         // The next estimate: the adapter's own time when it has timestamps (a wall time would
-        // include this sleep and never shrink), else the wall time.
+        // include this sleep and never shrink), else the wall time. A plan's first run may include
+        // compiling its kernels (lavapipe does so at the first dispatch), so it sets none (NaN).
         const gpuMs = timings && Object.values(timings).reduce((a, b) => a + b, 0);
-        this.chunkMs.set(plan.input.buffer, (gpuMs ?? wallMs) / chunks);
+        this.chunkMs.set(plan.input.buffer, this.chunkMs.has(plan.input.buffer) ? (gpuMs ?? wallMs) / chunks : NaN);
         const values = readbacks.map((b, i) => (plan.outputs[i].into ? new Float32Array(0) : new Float32Array(b.getMappedRange().slice(0, batch * plan.outputs[i].bytesPerSample))));
         return { values, timings };
       } finally {

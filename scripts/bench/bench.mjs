@@ -3,8 +3,9 @@
 // and EpsilonPlusFlat, wall time, the JS thread's CPU time, GFLOP/s per conv/dense layer (one
 // profiled run with a timestamp pair per dispatch) and GPU bytes held. Every run carries its own
 // 100% line: a plain 1024^3 matmul (matmul-calibration.wgsl) timed the same way. Medians of
-// --runs (default 3) after a warm-up. Prints a table and writes bench-results/bench.json.
-// Usage: node scripts/bench/bench.mjs [--apps] [--models a,b] [--runs N] [--batches 1,8]
+// --runs (default 3) after a warm-up. With --f16, batch 1 also runs with f16 kernels and
+// reports their error against f32. Prints a table and writes bench-results/bench.json.
+// Usage: node scripts/bench/bench.mjs [--apps] [--models a,b] [--runs N] [--batches 1,8] [--f16]
 //   --apps    adds the Keras Applications models that scripts/keras-apps/setup.sh writes
 /* global GPUBufferUsage, GPUMapMode -- installed by acquireGpu (Dawn's globals) */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Model, acquireGpu } from '../../dist/index.js';
 
-const { values } = parseArgs({ options: { apps: { type: 'boolean' }, models: { type: 'string' }, runs: { type: 'string', default: '3' }, batches: { type: 'string', default: '1,8' } } });
+const { values } = parseArgs({ options: { apps: { type: 'boolean' }, f16: { type: 'boolean' }, models: { type: 'string' }, runs: { type: 'string', default: '3' }, batches: { type: 'string', default: '1,8' } } });
 const runs = Number(values.runs);
 const batches = values.batches.split(',').map(Number);
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
@@ -159,6 +160,22 @@ for (const { name, file } of models) {
       row.conv_forward_efficiency = row.conv_forward_gflops / calibration;
       row.conv_relevance_efficiency = row.conv_relevance_gflops / calibration;
     }
+    if (values.f16 && batch === 1 && gpu.hasF16) {
+      const half = await Model.load(file, { gpu, weightPrecision: 'f16' });
+      const reference = await model.explain(x, { method: 'rlrp' });
+      await half.explain(x, { method: 'rlrp', target: reference.targets });
+      const forward = [];
+      const relevance = [];
+      let result;
+      for (let r = 0; r < runs; r++) {
+        result = await half.explain(x, { method: 'rlrp', target: reference.targets });
+        forward.push(result.timings?.forwardMs);
+        relevance.push(result.timings?.relevanceMs);
+      }
+      const relL2 = (a, b) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / a.reduce((s, v) => s + v * v, 0));
+      Object.assign(row, { f16_forward_ms: median(forward), f16_rlrp_relevance_ms: median(relevance), f16_logits_rel_l2: relL2(reference.logits, result.logits), f16_relevance_rel_l2: relL2(reference.relevance, result.relevance) });
+      half.destroy();
+    }
     rows.push(row);
     console.log(JSON.stringify({ ...row, layers: undefined }));
   }
@@ -168,9 +185,9 @@ for (const { name, file } of models) {
 const columns = [
   ['model', 'model'], ['batch', 'batch'], ['load_ms', 'load ms'], ['read_ms', 'read ms'], ['forward_ms', 'forward ms'], ['rlrp_relevance_ms', 'R-LRP rel ms'],
   ['relevance_over_forward', 'rel/fwd'], ['epsilon-plus-flat_relevance_ms', 'EPF rel ms'], ['rlrp_wall_ms', 'R-LRP wall ms'], ['epsilon-plus-flat_wall_ms', 'EPF wall ms'],
-  ['rlrp_js_cpu_share', 'JS CPU/wall'], ['conv_forward_gflops', 'conv fwd GFLOP/s'], ['conv_relevance_gflops', 'conv rel GFLOP/s'], ['rlrp_gpu_bytes', 'GPU MiB'],
+  ['rlrp_js_cpu_share', 'JS CPU/wall'], ['conv_forward_gflops', 'conv fwd GFLOP/s'], ['conv_relevance_gflops', 'conv rel GFLOP/s'], ['rlrp_gpu_bytes', 'GPU MiB'], ['f16_forward_ms', 'f16 fwd ms'], ['f16_relevance_rel_l2', 'f16 rel err'],
 ];
-const format = (key, v) => (typeof v !== 'number' ? v ?? '-' : key.endsWith('bytes') ? (v / 2 ** 20).toFixed(0) : Number.isInteger(v) ? v : v < 10 ? v.toFixed(2) : v.toFixed(0));
+const format = (key, v) => (typeof v !== 'number' ? v ?? '-' : key.endsWith('bytes') ? (v / 2 ** 20).toFixed(0) : Number.isInteger(v) ? v : v < 0.01 ? v.toExponential(1) : v < 10 ? v.toFixed(2) : v.toFixed(0));
 console.log(`\nadapter: ${gpu.adapter}; calibration matmul ${calibration.toFixed(2)} GFLOP/s; medians of ${runs} runs after a warm-up\n`);
 console.log(columns.map(([, title]) => title).join('\t'));
 for (const row of rows) console.log(columns.map(([key]) => format(key, row[key])).join('\t'));
