@@ -6,6 +6,8 @@
  */
 import { decodeImageInBrowser, Model, modelInput } from '../src/index.js';
 
+const CLEAR = { r: 0.13, g: 0.13, b: 0.13, a: 1 };
+
 const QUAD_WGSL = /* wgsl */ `
 struct Scene { angle: f32 }
 @group(0) @binding(0) var<uniform> scene: Scene;
@@ -36,8 +38,15 @@ const status = document.getElementById('status')!;
 const noiseSlider = document.getElementById('noise') as HTMLInputElement;
 const imageSelect = document.getElementById('image') as HTMLSelectElement;
 
-/** What the tests read: explanations finished, frames drawn, and the current texture's pixels. */
-const hook = { ready: false, explanations: 0, frames: 0, error: '', readPixels: async (): Promise<{ width: number; height: number; data: number[] }> => ({ width: 0, height: 0, data: [] }) };
+function fail(e: unknown): void {
+  hook.error = String((e as Error)?.message ?? e);
+  document.getElementById('error')!.textContent = hook.error;
+}
+
+type Pixels = { width: number; height: number; format: string; data: number[] };
+const notReady = async (): Promise<Pixels> => { throw new Error('not ready'); };
+/** What the tests read: explanations finished, frames drawn, the heatmap texture's pixels, and one frame drawn at a given angle. */
+const hook = { ready: false, explanations: 0, frames: 0, error: '', readPixels: notReady, renderFrame: notReady as (angle: number) => Promise<Pixels>, setNoise: (_: number) => Promise.resolve() };
 (window as unknown as { __embed: typeof hook }).__embed = hook;
 
 async function main(): Promise<void> {
@@ -48,12 +57,14 @@ async function main(): Promise<void> {
   const { maxStorageBufferBindingSize, maxBufferSize, maxStorageBuffersPerShaderStage, maxComputeWorkgroupStorageSize, maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX } = adapter.limits;
   const device = await adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize, maxBufferSize, maxStorageBuffersPerShaderStage, maxComputeWorkgroupStorageSize, maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX } });
 
+  void device.lost.then((info) => fail(new Error(`the GPU device was lost: ${info.message}`)));
   const model = await Model.load(new Uint8Array(await (await fetch('weights/fashion_cnn.h5')).arrayBuffer()), { device });
 
   const canvas = document.getElementById('scene') as HTMLCanvasElement;
   const context = canvas.getContext('webgpu')!;
   const format = navigator.gpu.getPreferredCanvasFormat();
-  context.configure({ device, format, alphaMode: 'opaque' });
+  // COPY_SRC only so that the tests can read a frame back.
+  context.configure({ device, format, alphaMode: 'opaque', usage: GPUTextureUsage.RENDER_ATTACHMENT | GPUTextureUsage.COPY_SRC });
   const module = device.createShaderModule({ code: QUAD_WGSL, label: 'quad' });
   const pipeline = device.createRenderPipeline({
     layout: 'auto', label: 'quad',
@@ -102,45 +113,64 @@ async function main(): Promise<void> {
     await explain();
   }
 
-  hook.readPixels = async () => {
-    const { width, height } = texture!;
+  /** Copies a texture (4 bytes per pixel) into a new array, row by row. */
+  async function readBack(source: GPUTexture): Promise<{ width: number; height: number; format: string; data: number[] }> {
+    const { width, height } = source;
     const bytesPerRow = Math.ceil((width * 4) / 256) * 256;
     const staging = device.createBuffer({ size: bytesPerRow * height, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
     const encoder = device.createCommandEncoder();
-    encoder.copyTextureToBuffer({ texture: texture! }, { buffer: staging, bytesPerRow }, [width, height]);
+    encoder.copyTextureToBuffer({ texture: source }, { buffer: staging, bytesPerRow }, [width, height]);
     device.queue.submit([encoder.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
     const rows = new Uint8Array(staging.getMappedRange());
     const data: number[] = [];
     for (let y = 0; y < height; y++) data.push(...rows.subarray(y * bytesPerRow, y * bytesPerRow + width * 4));
     staging.destroy();
-    return { width, height, data };
-  };
+    return { width, height, format: source.format, data };
+  }
 
+  /** Draws the quad turned by `angle` (radians) into the canvas's current texture. */
+  function draw(angle: number): GPUTexture {
+    const target = context.getCurrentTexture();
+    device.queue.writeBuffer(sceneUniform, 0, Float32Array.of(angle));
+    const encoder = device.createCommandEncoder({ label: 'frame' });
+    const pass = encoder.beginRenderPass({ colorAttachments: [{ view: target.createView(), loadOp: 'clear', storeOp: 'store', clearValue: CLEAR }] });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup!);
+    pass.draw(6);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    return target;
+  }
+
+  let paused = false;
   function frame(time: number): void {
-    if (bindGroup) {
-      device.queue.writeBuffer(sceneUniform, 0, Float32Array.of(0.6 * Math.sin(time / 1000)));
-      const encoder = device.createCommandEncoder({ label: 'frame' });
-      const pass = encoder.beginRenderPass({ colorAttachments: [{ view: context.getCurrentTexture().createView(), loadOp: 'clear', storeOp: 'store', clearValue: { r: 0.13, g: 0.13, b: 0.13, a: 1 } }] });
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, bindGroup);
-      pass.draw(6);
-      pass.end();
-      device.queue.submit([encoder.finish()]);
+    if (bindGroup && !paused) {
+      draw(0.6 * Math.sin(time / 1000));
       hook.frames++;
     }
     requestAnimationFrame(frame);
   }
 
-  const fail = (e: unknown) => { hook.error = String((e as Error)?.message ?? e); document.getElementById('error')!.textContent = hook.error; };
+  hook.readPixels = () => readBack(texture!);
+  hook.renderFrame = async (angle: number) => {
+    paused = true;
+    try {
+      return await readBack(draw(angle));
+    } finally {
+      paused = false;
+    }
+  };
+
   noiseSlider.addEventListener('input', () => explain().catch(fail));
+  hook.setNoise = (noise: number) => {
+    noiseSlider.value = String(noise);
+    return explain();
+  };
   imageSelect.addEventListener('change', () => useImage(imageSelect.value).catch(fail));
   await useImage(imageSelect.value);
   requestAnimationFrame(frame);
   hook.ready = true;
 }
 
-main().catch((e: Error) => {
-  hook.error = e.message;
-  document.getElementById('error')!.textContent = `${e.name}: ${e.message}`;
-});
+main().catch(fail);
