@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../src/image/decode.js';
+import { heatmap } from '../src/image/heatmap.js';
 import { modelInput } from '../src/image/preprocess.js';
+import { parseNpy } from '../src/io/npy.js';
 import { Model, type ExplainOptions } from '../src/model.js';
 import { CHROMIUM, CI, haveChromium, launchChromium, ROOT } from './helpers/chromium.js';
 import { testGpu } from './helpers/gpu.js';
@@ -16,8 +18,8 @@ import { testGpu } from './helpers/gpu.js';
 // must equal the library's in Node on lavapipe (relative L2 error <= 1e-4); a corrupt model or
 // image shows an error and the page still explains afterwards; relevance at a named layer; and
 // the embedding example (demo/embed.html), whose heatmap texture must match the CLI's PNG and
-// be what its own render pipeline draws on the quad. Without Chromium the test skips locally and
-// fails in CI (CI=true).
+// be what its own render pipeline draws on the quad; the downloads; the message without WebGPU.
+// Without Chromium the test skips locally and fails in CI (CI=true).
 
 if (!haveChromium && !CI) console.warn(`SKIPPING demo tests: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH); they run in CI`);
 
@@ -133,7 +135,39 @@ describe.runIf(haveChromium || CI)('the demo page and the embedding example in h
     expect(await page.locator('#top5 li').first().textContent()).toMatch(/^Ankle boot: \d/);
     expect(expected.targets).toEqual([9]);
     await page.screenshot({ path: join(RESULTS, 'demo.png'), fullPage: true });
+
+    // The downloads: the relevance as .npy (exactly the page's), the heatmap as PNG (the CPU heatmap of Node's relevance).
+    const saved = async (name: RegExp) => {
+      const link = page.getByRole('link', { name });
+      await expect.poll(() => link.getAttribute('href'), { timeout: 10_000 }).toMatch(/^blob:/);
+      const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+      return { name: download.suggestedFilename(), bytes: readFileSync(await download.path()) };
+    };
+    const npy = await saved(/relevance \.npy/);
+    expect(npy.name).toBe('fashion_sample.rlrp.npy');
+    const array = parseNpy(npy.bytes);
+    expect(array.shape).toEqual(results.rlrp.shape);
+    expect(Array.from(array.data)).toEqual(results.rlrp.relevance);
+    const png = await saved(/heatmap \.png/);
+    expect(png.name).toBe('fashion_sample.rlrp.png');
+    const picture = decodeImage(png.bytes);
+    const cpu = heatmap(expected.relevance, { shape: expected.shape });
+    expect([picture.width, picture.height]).toEqual([28, 28]);
+    expect(Math.max(...picture.data.map((v, i) => Math.abs(v - cpu.data[i])))).toBeLessThanOrEqual(2);
   }, 180_000);
+
+  it('without WebGPU the page says so', async () => {
+    const bare = await browser!.newPage();
+    try {
+      await bare.addInitScript(() => { delete (Navigator.prototype as { gpu?: unknown }).gpu; });
+      await bare.goto(`${demo!.url}?example`);
+      await bare.waitForSelector('#error.shown', { timeout: 30_000 });
+      expect(await bare.textContent('#error')).toMatch(/^This browser has no WebGPU \(navigator\.gpu is missing\)/);
+      expect(await bare.locator('[data-testid="heatmap"]').count()).toBe(0);
+    } finally {
+      await bare.close();
+    }
+  }, 60_000);
 
   it('a corrupt model file and a corrupt image show errors; the page then still explains (R-LRP+ equal to Node\'s)', async () => {
     const corrupt = readFileSync(join(ROOT, 'weights/fashion_cnn.h5')).subarray(0, 4096);
