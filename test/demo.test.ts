@@ -12,6 +12,7 @@ import { parseNpy } from '../src/io/npy.js';
 import { Model, type ExplainOptions } from '../src/model.js';
 import { CHROMIUM, CI, haveChromium, launchChromium, ROOT } from './helpers/chromium.js';
 import { testGpu } from './helpers/gpu.js';
+import { relativeL2 } from './helpers/compare.js';
 
 // The demo page (demo/, served by `npm run demo`) in headless Chromium on SwiftShader WebGPU:
 // with ?example it explains the bundled image with the bundled CNN at once, and its relevance
@@ -30,16 +31,6 @@ interface PageResult { relevance: number[]; shape: number[]; targets: number[]; 
 interface Hook { results: Record<string, PageResult>; runs: number; errors: string[]; busy: boolean }
 interface Pixels { width: number; height: number; format: string; data: number[] }
 interface Embed { ready: boolean; error: string; explanations: number; frames: number; readPixels(): Promise<Pixels>; renderFrame(angle: number): Promise<Pixels>; setNoise(n: number): Promise<void> }
-
-function relativeL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff += (a[i] - b[i]) ** 2;
-    norm += b[i] ** 2;
-  }
-  return Math.sqrt(diff / norm);
-}
 
 function freePort(): Promise<number> {
   return new Promise((ok, fail) => {

@@ -9,6 +9,7 @@ import { readTexture } from '../src/image/render.js';
 import { parseNpy } from '../src/io/npy.js';
 import { Model } from '../src/model.js';
 import { ROOT } from './helpers/chromium.js';
+import { relativeL2 } from './helpers/compare.js';
 
 // The embedding API: models on a caller's GPUDevice (two devices, two models per device, used
 // in parallel) reproduce Keras's logits and one another's relevance, never destroy the device,
@@ -19,16 +20,6 @@ import { ROOT } from './helpers/chromium.js';
 const reference = JSON.parse(readFileSync(join(ROOT, 'weights/fashion_reference.json'), 'utf8')) as { models: Record<string, { sample_logits: number[] }> };
 const sample = parseNpy(readFileSync(join(ROOT, 'weights/fashion_sample.npy'))).data;
 const bytes = (name: string) => new Uint8Array(readFileSync(join(ROOT, 'weights', name)));
-
-function relativeL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff += (a[i] - b[i]) ** 2;
-    norm += b[i] ** 2;
-  }
-  return Math.sqrt(diff / norm);
-}
 
 async function readBuffer(gpu: Gpu, buffer: GPUBuffer, floats: number): Promise<Float32Array> {
   const staging = gpu.device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
