@@ -1,8 +1,10 @@
 /**
  * The demo page: picks a model, an image and methods, and shows the heatmaps the GPU worker
  * (worker.ts) renders, overlaid on the input. The page itself never touches WebGPU. With
- * `?example` it explains the bundled example at once. `window.__rlrp` exposes the results to
- * the browser tests; every finished heatmap canvas carries data-testid="heatmap".
+ * `?example` it explains the bundled example at once; `?maxBinding=<bytes>` pretends the
+ * adapter's storage bindings are that small, to show the message a small GPU gives.
+ * `window.__rlrp` exposes the results to the browser tests; every finished heatmap canvas
+ * carries data-testid="heatmap".
  */
 import { classNames, formatNpy, METHODS } from '../src/index.js';
 import type { HeatmapResult, ImageSet, ModelLoaded, Reply, Request } from './protocol.js';
@@ -102,7 +104,8 @@ async function step(what: string, work: () => Promise<void>): Promise<boolean> {
 async function loadModel(name: string, bytes: ArrayBuffer, bundled: boolean): Promise<boolean> {
   return step(`Loading the model ${name}`, async () => {
     let loaded: ModelLoaded | undefined;
-    await send({ type: 'load-model', bytes, name }, (r) => { if (r.type === 'model') loaded = r; }, [bytes]);
+    const maxBinding = Number(new URLSearchParams(location.search).get('maxBinding')) || undefined;
+    await send({ type: 'load-model', bytes, name, maxBinding }, (r) => { if (r.type === 'model') loaded = r; }, [bytes]);
     model = { ...loaded!, classNames: await namesFor(loaded!, bundled) };
     inputPixels = undefined;
     $('layers').replaceChildren(...model.layers.map((l) => Object.assign(document.createElement('option'), { value: l })));

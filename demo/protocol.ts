@@ -1,7 +1,8 @@
 /** Messages between the demo page (main.ts) and its GPU worker (worker.ts). */
 
 export type Request =
-  | { type: 'load-model'; bytes: ArrayBuffer; name: string }
+  /** maxBinding: pretend the adapter's storage bindings hold only this many bytes (to see the message a small GPU gives). */
+  | { type: 'load-model'; bytes: ArrayBuffer; name: string; maxBinding?: number }
   | { type: 'set-image'; bytes: ArrayBuffer; name: string; preset: string }
   | { type: 'explain'; methods: string[]; layer?: string };
 

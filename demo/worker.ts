@@ -35,19 +35,25 @@ async function readBuffer(g: Gpu, buffer: GPUBuffer, bytes: number): Promise<Arr
   }
 }
 
+function bytes(n: number): string {
+  const [value, unit] = n >= 2 ** 30 ? [n / 2 ** 30, 'GiB'] : n >= 2 ** 20 ? [n / 2 ** 20, 'MiB'] : [n / 2 ** 10, 'KiB'];
+  return `${Number(value.toFixed(1))} ${unit}`;
+}
+
 /** Names the adapter's limits in GPU errors, since a model too big for them fails there. */
-function explainGpuError(e: unknown): unknown {
-  if (!(e instanceof GpuError) || !gpu) return e;
-  const { maxStorageBufferBindingSize, maxBufferSize } = gpu.limits;
-  return new GpuError(`${e.message} (this adapter, ${gpu.adapter}, allows buffers of ${(maxBufferSize / 2 ** 20).toFixed(0)} MiB and storage bindings of ${(maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB; the model may be too large for it)`);
+function withLimits(e: unknown, g: Gpu): unknown {
+  if (!(e instanceof GpuError)) return e;
+  const { maxStorageBufferBindingSize, maxBufferSize } = g.limits;
+  return new GpuError(`${e.message} (this adapter, ${g.adapter}, allows buffers of ${bytes(maxBufferSize)} and storage bindings of ${bytes(maxStorageBufferBindingSize)}: the model is too large for it)`);
 }
 
 async function handle(request: Request, id: number): Promise<void> {
   const reply = (message: Reply, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
   switch (request.type) {
     case 'load-model': {
-      const g = await device();
-      const loaded = await Model.load(new Uint8Array(request.bytes), { gpu: g });
+      const real = await device();
+      const g = request.maxBinding ? { ...real, limits: { ...real.limits, maxStorageBufferBindingSize: request.maxBinding } } : real;
+      const loaded = await Model.load(new Uint8Array(request.bytes), { gpu: g }).catch((e: unknown) => { throw withLimits(e, g); });
       model?.destroy();
       model = loaded;
       input = undefined;
@@ -71,7 +77,8 @@ async function handle(request: Request, id: number): Promise<void> {
       const g = await device();
       for (const method of request.methods) {
         const started = performance.now();
-        const result = await model.explainToTexture(input, { method: method as never, layer: request.layer || undefined }, { colormap: 'bwr', scale: 'max' });
+        const result = await model.explainToTexture(input, { method: method as never, layer: request.layer || undefined }, { colormap: 'bwr', scale: 'max' })
+          .catch((e: unknown) => { throw withLimits(e, model!.gpu); });
         try {
           const wallMs = performance.now() - started;
           const image = await readTexture(g, result.texture);
@@ -97,7 +104,7 @@ async function handle(request: Request, id: number): Promise<void> {
 let queue = Promise.resolve();
 scope.onmessage = ({ data }) => {
   queue = queue.then(() => handle(data, data.id).catch((e: unknown) => {
-    const error = explainGpuError(e) as Error;
+    const error = e as Error;
     scope.postMessage({ type: 'error', id: data.id, name: error?.name ?? 'Error', message: error?.message ?? String(e) });
   }));
 };

@@ -160,6 +160,17 @@ describe.runIf(haveChromium || CI)('the demo page and the embedding example in h
     }
   }, 60_000);
 
+  it('an adapter whose limits are too small for the model gives a message naming them', async () => {
+    const small = await newPage('?example&maxBinding=4096');
+    try {
+      await small.waitForSelector('#error.shown', { timeout: 120_000 });
+      expect(await small.textContent('#error')).toMatch(/^Loading the model fashion_cnn\.h5 failed: GpuError: .*the adapter's storage binding limit \(4096\) \(this adapter, .*, allows buffers of .* and storage bindings of 4 KiB: the model is too large for it\)/);
+      expect(await small.locator('[data-testid="heatmap"]').count()).toBe(0);
+    } finally {
+      await small.close();
+    }
+  }, 180_000);
+
   it('a corrupt model file and a corrupt image show errors; the page then still explains (R-LRP+ equal to Node\'s)', async () => {
     const corrupt = readFileSync(join(ROOT, 'weights/fashion_cnn.h5')).subarray(0, 4096);
     await page.setInputFiles('#model-file', { name: 'corrupt.h5', mimeType: 'application/octet-stream', buffer: corrupt });
