@@ -6,7 +6,7 @@
  * `window.__rlrp` exposes the results to the browser tests; every finished heatmap canvas
  * carries data-testid="heatmap".
  */
-import { classNames, formatNpy, METHODS } from '../src/index.js';
+import { classNames, formatNpy, METHODS, type Method } from '../src/index.js';
 import type { HeatmapResult, ImageSet, ModelLoaded, Reply, Request } from './protocol.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -201,7 +201,7 @@ function addCard(result: HeatmapResult): void {
 }
 
 async function explain(): Promise<boolean> {
-  const methods = [...document.querySelectorAll<HTMLInputElement>('#methods input:checked')].map((i) => i.value);
+  const methods = [...document.querySelectorAll<HTMLInputElement>('#methods input:checked')].map((i) => i.value as Method);
   if (methods.length === 0) {
     showError('Choose at least one method.');
     return false;

@@ -1,10 +1,11 @@
 /** Messages between the demo page (main.ts) and its GPU worker (worker.ts). */
+import type { Method } from '../src/index.js';
 
 export type Request =
   /** maxBinding: pretend the adapter's storage bindings hold only this many bytes (to see the message a small GPU gives). */
   | { type: 'load-model'; bytes: ArrayBuffer; name: string; maxBinding?: number }
   | { type: 'set-image'; bytes: ArrayBuffer; name: string; preset: string }
-  | { type: 'explain'; methods: string[]; layer?: string };
+  | { type: 'explain'; methods: Method[]; layer?: string };
 
 export interface ModelLoaded {
   type: 'model';

@@ -77,7 +77,7 @@ async function handle(request: Request, id: number): Promise<void> {
       const g = await device();
       for (const method of request.methods) {
         const started = performance.now();
-        const result = await model.explainToTexture(input, { method: method as never, layer: request.layer || undefined }, { colormap: 'bwr', scale: 'max' })
+        const result = await model.explainToTexture(input, { method, layer: request.layer || undefined }, { colormap: 'bwr', scale: 'max' })
           .catch((e: unknown) => { throw withLimits(e, model!.gpu); });
         try {
           const wallMs = performance.now() - started;

@@ -171,7 +171,7 @@ describe.runIf(haveChromium || CI)('the demo page and the embedding example in h
     }
   }, 180_000);
 
-  it('a corrupt model file and a corrupt image show errors; the page then still explains (R-LRP+ equal to Node\'s)', async () => {
+  it('a corrupt model file and a corrupt image show errors; the page then still explains (R-LRP and R-LRP+ side by side, each equal to Node\'s)', async () => {
     const corrupt = readFileSync(join(ROOT, 'weights/fashion_cnn.h5')).subarray(0, 4096);
     await page.setInputFiles('#model-file', { name: 'corrupt.h5', mimeType: 'application/octet-stream', buffer: corrupt });
     await page.waitForSelector('#error.shown', { timeout: 60_000 });
@@ -181,13 +181,16 @@ describe.runIf(haveChromium || CI)('the demo page and the embedding example in h
     expect(await page.textContent('#error')).toMatch(/Reading the image broken\.png failed: ImageError: broken\.png: not a PNG or JPEG/);
     await page.screenshot({ path: join(RESULTS, 'demo-error.png'), fullPage: true });
 
-    const { results, errors } = await explainOnPage(['rlrp-plus']);
+    // Two methods side by side, each equal to Node's.
+    const { results, errors } = await explainOnPage(['rlrp', 'rlrp-plus']);
     expect(errors).toHaveLength(2);
     expect(await page.locator('#error.shown').count()).toBe(0);
-    const expected = await nodeResult({ method: 'rlrp-plus' });
-    expect(Object.keys(results)).toEqual(['rlrp-plus']);
-    expect(relativeL2(results['rlrp-plus'].relevance, expected.relevance)).toBeLessThanOrEqual(TOLERANCE);
-    expect(await page.locator('[data-testid="heatmap"]').count()).toBe(1);
+    expect(Object.keys(results)).toEqual(['rlrp', 'rlrp-plus']);
+    for (const method of ['rlrp', 'rlrp-plus'] as const) {
+      const expected = await nodeResult({ method });
+      expect(relativeL2(results[method].relevance, expected.relevance), method).toBeLessThanOrEqual(TOLERANCE);
+    }
+    expect(await page.locator('[data-testid="heatmap"]').count()).toBe(2);
   }, 180_000);
 
   it('relevance at a layer named by Keras equals Node\'s', async () => {
