@@ -1,4 +1,5 @@
-export { Model, type LoadOptions, type ModelInfo, type Prediction } from './model.js';
+export { Model, type LoadOptions, type ModelInfo, type Prediction, type ExplainOptions, type Explanation, type LayerRelevance } from './model.js';
+export { METHODS, type Method, type MethodOptions } from './rules/index.js';
 export { acquireGpu, type Gpu, type GpuOptions } from './gpu/device.js';
 export { loadGraph, type GraphLoadOptions } from './graph/from-keras.js';
 export { readKerasModel, type KerasModel, type KerasFormat } from './keras/load.js';

@@ -11,6 +11,8 @@ import { PassTimer, phaseMs } from './gpu/timer.js';
 import { ruleFor, type Method, type MethodOptions } from './rules/index.js';
 import { releaseModifiedWeights } from './rules/parameters.js';
 import { ForwardPlan, maxMicroBatch, uploadWeights, type UploadedWeights } from './engine/forward.js';
+import { renderHeatmap } from './image/render.js';
+import type { HeatmapOptions } from './image/heatmap.js';
 
 export interface LoadOptions extends GraphLoadOptions, GpuOptions {
   /** Reuse an already acquired GPU (several models on one device). */
@@ -271,6 +273,26 @@ export class Model {
       return { ...result, relevance: buffer! };
     } catch (e) {
       buffer?.destroy();
+      throw e;
+    }
+  }
+
+  /**
+   * As `explainOnGpu`, plus one sample's heatmap rendered on the GPU (no read-back): a new
+   * rgba8unorm texture of the relevance's height x width (TEXTURE_BINDING | STORAGE_BINDING |
+   * COPY_SRC), ready to sample in a render pipeline on the same device. Relevance of a layer
+   * that is not [batch, height, width, channels] (a Dense layer's) is drawn as one row. Both
+   * the texture and the relevance buffer are the caller's to destroy; they outlive the model.
+   */
+  async explainToTexture(input: Float32Array, options: ExplainOptions = {}, render: HeatmapOptions & { sample?: number } = {}): Promise<Omit<Explanation, 'relevance'> & { relevance: GPUBuffer; texture: GPUTexture }> {
+    const result = await this.explainOnGpu(input, options);
+    try {
+      const [batch, ...rest] = result.shape;
+      const shape = rest.length === 3 ? result.shape : [batch, 1, sizeOf(rest), 1];
+      const texture = await renderHeatmap(this.gpu, result.relevance, { shape, sample: render.sample }, render);
+      return { ...result, texture };
+    } catch (e) {
+      result.relevance.destroy();
       throw e;
     }
   }

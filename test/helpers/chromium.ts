@@ -44,12 +44,14 @@ export function serveFiles(route: (path: string) => string | undefined): Promise
 export async function launchChromium(): Promise<Browser> {
   if (!haveChromium) throw new Error(`no Chromium at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH; browser tests must run in CI`);
   execFileSync(process.execPath, [join(ROOT, 'scripts/bundle-browser.mjs')], { cwd: ROOT, stdio: 'pipe' });
+  // ANGLE on SwiftShader for the compositor: with the default GL, a WebGPU canvas that presents
+  // frames gets its device destroyed after a few frames (Chromium 156 headless, no GPU).
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     chromiumSandbox: false,
     args: [
-      '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader', '--no-sandbox',
+      '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader', '--no-sandbox',
       '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
     ],
   });
