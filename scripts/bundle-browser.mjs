@@ -13,7 +13,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BUNDLE = join(root, 'dist/browser/rlrp.js');
 
 /** Resolves `webgpu` and every node:* builtin to a module that throws when loaded. */
-const nodeOnlyStub = {
+export const nodeOnlyStub = {
   name: 'node-only-stub',
   setup(b) {
     b.onResolve({ filter: /^(webgpu|node:.*)$/ }, (args) => ({ path: args.path, namespace: 'node-only' }));
@@ -24,10 +24,16 @@ const nodeOnlyStub = {
   },
 };
 
-export async function bundleBrowser({ minify = false } = {}) {
-  // The kernels reach the bundle through src/gpu/shader-sources.gen.ts; regenerate it from
-  // shaders/*.wgsl (cheap) so that the bundle never carries stale kernels.
+/**
+ * The kernels reach a bundle through src/gpu/shader-sources.gen.ts; regenerating it from
+ * shaders/*.wgsl (cheap) before bundling means a bundle never carries stale kernels.
+ */
+export function embedShaders() {
   execFileSync(process.execPath, [join(root, 'scripts/embed-shaders.mjs')], { stdio: 'inherit' });
+}
+
+export async function bundleBrowser({ minify = false } = {}) {
+  embedShaders();
   const result = await build({
     entryPoints: [join(root, 'src/index.ts')],
     outfile: BUNDLE,

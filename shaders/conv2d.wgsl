@@ -1,91 +1,137 @@
-// Conv2D and Dense as an implicit GEMM: C[M][N] = A[M][K] * B[K][N] with
-// M = batch*outH*outW output pixels, K = KH*KW*Cin, N = output channels of this weight chunk.
-// A is read straight from the NHWC input (no im2col buffer); B is the Keras kernel layout.
-// Each thread owns a TM x TN block of C, interleaved across the workgroup so that
-// neighbouring invocations touch neighbouring addresses.
+// Conv2D and Dense as an implicit GEMM read straight from the NHWC input (no im2col buffer):
+// out[row][col] = activation(bias[col] + sum_{ky,kx,c} in[window(row) + (ky,kx)][c] * W[ky][kx][c][col])
+// with rows = output pixels of the batch and cols = output channels of this weight chunk.
+// Each thread owns TM rows x TN columns and reads its operands directly from storage, with
+// no workgroup tiles: on CPU adapters (one invocation per SIMD lane) barriers and the copy
+// into shared memory cost more than the cache misses they save. Channels are read as vec4
+// when VEC_IN (input channels, stride and offset multiples of 4) and the kernel's columns as
+// vec4 when VEC_OUT (chunk width a multiple of 4), so that one load serves four FMAs. F16: the
+// kernel is stored in half precision and widened on load (accumulation stays f32).
+#if ${F16}
+enable f16;
+#endif
 
 struct Params {
-  M: u32, N: u32, K: u32, inH: u32,
-  inW: u32, inC: u32, outH: u32, outW: u32,
+  M: u32, N: u32, srcH: u32, srcW: u32,
+  srcC: u32, gridH: u32, gridW: u32, KH: u32,
   KW: u32, strideH: u32, strideW: u32, dilH: u32,
   dilW: u32, padTop: u32, padLeft: u32, outStride: u32,
   outOffset: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
-@group(0) @binding(0) var<storage, read> input: array<f32>;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
+#if ${VEC_IN}
+alias InVec = vec4<f32>;
+const IN_WIDTH = 4u;
+#else
+alias InVec = f32;
+const IN_WIDTH = 1u;
+#endif
+#if ${VEC_OUT}
+alias OutVec = vec4<f32>;
+const OUT_WIDTH = 4u;
+#if ${F16}
+alias StoredVec = vec4<f16>;
+#else
+alias StoredVec = vec4<f32>;
+#endif
+#else
+alias OutVec = f32;
+const OUT_WIDTH = 1u;
+#if ${F16}
+alias StoredVec = f16;
+#else
+alias StoredVec = f32;
+#endif
+#endif
+
+@group(0) @binding(0) var<storage, read> src: array<InVec>;
+@group(0) @binding(1) var<storage, read> weight: array<StoredVec>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
 const TM = ${TM}u;
 const TN = ${TN}u;
-const WGM = ${WGM}u;
-const WGN = ${WGN}u;
-const BK = ${BK}u;
-const BM = TM * WGM;
-const BN = TN * WGN;
-const THREADS = WGM * WGN;
-
-var<workgroup> tileA: array<f32, BK * BM>;
-var<workgroup> tileB: array<f32, BK * BN>;
+const COLS = TN / OUT_WIDTH;
 
 //#include activation_fn
 
-fn loadA(row: u32, k: u32) -> f32 {
-  if (row >= p.M || k >= p.K) { return 0.0; }
-  let ox = row % p.outW;
-  let rest = row / p.outW;
-  let oy = rest % p.outH;
-  let n = rest / p.outH;
-  let c = k % p.inC;
-  let kk = k / p.inC;
-  let kx = kk % p.KW;
-  let ky = kk / p.KW;
-  // Unsigned wrap-around makes negative coordinates fail the bounds test too.
-  let iy = oy * p.strideH + ky * p.dilH - p.padTop;
-  let ix = ox * p.strideW + kx * p.dilW - p.padLeft;
-  if (iy >= p.inH || ix >= p.inW) { return 0.0; }
-  return input[((n * p.inH + iy) * p.inW + ix) * p.inC + c];
+fn lane(v: InVec, i: u32) -> f32 {
+#if ${VEC_IN}
+  return v[i];
+#else
+  return v;
+#endif
 }
 
-@compute @workgroup_size(WGN, WGM, 1)
-fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidx: u32) {
-  let row0 = wid.y * BM;
-  let col0 = wid.x * BN;
-  var acc: array<f32, TM * TN>;
-  for (var k0 = 0u; k0 < p.K; k0 += BK) {
-    for (var e = lidx; e < BM * BK; e += THREADS) {
-      tileA[(e % BK) * BM + e / BK] = loadA(row0 + e / BK, k0 + e % BK);
-    }
-    for (var e = lidx; e < BK * BN; e += THREADS) {
-      let k = k0 + e / BN;
-      let col = col0 + e % BN;
-      tileB[e] = select(0.0, weight[k * p.N + col], k < p.K && col < p.N);
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < BK; kk++) {
-      var a: array<f32, TM>;
-      for (var i = 0u; i < TM; i++) { a[i] = tileA[kk * BM + lid.y + i * WGM]; }
-      for (var j = 0u; j < TN; j++) {
-        let b = tileB[kk * BN + lid.x + j * WGN];
-        for (var i = 0u; i < TM; i++) { acc[i * TN + j] = fma(a[i], b, acc[i * TN + j]); }
+fn component(v: OutVec, j: u32) -> f32 {
+#if ${VEC_OUT}
+  return v[j];
+#else
+  return v;
+#endif
+}
+
+@compute @workgroup_size(${WGN}, ${WGM}, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row0 = gid.y * TM;
+  let col0 = gid.x * TN;
+  let colsVec = p.N / OUT_WIDTH;
+  let inVecs = p.srcC / IN_WIDTH;
+  // Where each row's window starts. Rows past M repeat the last row; they are not stored.
+  var sampleRow: array<u32, TM>;
+  var cornerY: array<i32, TM>;
+  var cornerX: array<i32, TM>;
+  for (var i = 0u; i < TM; i++) {
+    let row = min(row0 + i, p.M - 1u);
+    let rest = row / p.gridW;
+    sampleRow[i] = rest / p.gridH * p.srcH;
+    cornerY[i] = i32((rest % p.gridH) * p.strideH) - i32(p.padTop);
+    cornerX[i] = i32((row % p.gridW) * p.strideW) - i32(p.padLeft);
+  }
+  // Columns past N read the last column (in bounds); they are not stored either.
+  var colAt: array<u32, COLS>;
+  for (var j = 0u; j < COLS; j++) { colAt[j] = min(col0 / OUT_WIDTH + j, colsVec - 1u); }
+
+  var acc: array<OutVec, TM * COLS>;
+  for (var ky = 0u; ky < p.KH; ky++) {
+    for (var kx = 0u; kx < p.KW; kx++) {
+      var base: array<u32, TM>;
+      var inside: array<bool, TM>;
+      for (var i = 0u; i < TM; i++) {
+        // Unsigned comparison rejects negative coordinates too.
+        let y = u32(cornerY[i] + i32(ky * p.dilH));
+        let x = u32(cornerX[i] + i32(kx * p.dilW));
+        inside[i] = y < p.srcH && x < p.srcW;
+        base[i] = select(0u, ((sampleRow[i] + y) * p.srcW + x) * inVecs, inside[i]);
+      }
+      let tapRow = (ky * p.KW + kx) * p.srcC;
+      for (var c = 0u; c < inVecs; c++) {
+        var a: array<InVec, TM>;
+        for (var i = 0u; i < TM; i++) { a[i] = select(InVec(), src[base[i] + c], inside[i]); }
+        for (var l = 0u; l < IN_WIDTH; l++) {
+          let wRow = (tapRow + c * IN_WIDTH + l) * colsVec;
+          for (var j = 0u; j < COLS; j++) {
+            let b = OutVec(weight[wRow + colAt[j]]);
+            for (var i = 0u; i < TM; i++) { acc[i * COLS + j] = fma(OutVec(lane(a[i], l)), b, acc[i * COLS + j]); }
+          }
+        }
       }
     }
-    workgroupBarrier();
   }
+
   for (var i = 0u; i < TM; i++) {
-    let row = row0 + lid.y + i * WGM;
-    if (row >= p.M) { continue; }
+    let row = row0 + i;
+    if (row >= p.M) { break; }
     for (var j = 0u; j < TN; j++) {
-      let col = col0 + lid.x + j * WGN;
-      if (col >= p.N) { continue; }
+      let col = col0 + j;
+      if (col >= p.N) { break; }
+      let sum = component(acc[i * COLS + j / OUT_WIDTH], j % OUT_WIDTH);
 #if ${HAS_BIAS}
-      let z = acc[i * TN + j] + bias[p.outOffset + col];
+      output[row * p.outStride + p.outOffset + col] = activate(sum + bias[p.outOffset + col]);
 #else
-      let z = acc[i * TN + j];
+      output[row * p.outStride + p.outOffset + col] = activate(sum);
 #endif
-      output[row * p.outStride + p.outOffset + col] = activate(z);
     }
   }
 }

@@ -1,25 +1,33 @@
 // Per-sample sums of a batch-first tensor into slot `slot` of sample n's stats row:
 // stats[(n * slots + slot) * 2] = sum |x|, stats[(n * slots + slot) * 2 + 1] = sum x.
-// One workgroup per sample; a fixed reduction order keeps results deterministic.
+// Workgroup row y is sample n. Large tensors reduce in two steps so both cores of a CPU
+// adapter work: PARTIAL has `parts` workgroups per sample write (sum |x|, sum x) of a strided
+// share into out[(n * parts + part) * 2 ..]; PAIRS then adds those pairs up per sample. A fixed
+// reduction order keeps results deterministic.
 
 struct Params { perSample: u32, slots: u32, slot: u32, _pad0: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
 var<workgroup> partialAbs: array<f32, ${WG}>;
 var<workgroup> partialSum: array<f32, ${WG}>;
 
 @compute @workgroup_size(${WG})
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-  let n = wid.x;
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let n = wid.y;
   var sumAbs = 0.0;
   var sum = 0.0;
-  for (var i = lid; i < p.perSample; i += ${WG}u) {
+  for (var i = wid.x * ${WG}u + lid; i < p.perSample; i += groups.x * ${WG}u) {
+#if ${PAIRS}
+    sumAbs += x[(n * p.perSample + i) * 2u];
+    sum += x[(n * p.perSample + i) * 2u + 1u];
+#else
     let v = x[n * p.perSample + i];
     sumAbs += abs(v);
     sum += v;
+#endif
   }
   partialAbs[lid] = sumAbs;
   partialSum[lid] = sum;
@@ -32,13 +40,17 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     workgroupBarrier();
   }
   if (lid == 0u) {
-    let at = (n * p.slots + p.slot) * 2u;
-#if ${ACCUMULATE}
-    stats[at] += partialAbs[0];
-    stats[at + 1u] += partialSum[0];
+#if ${PARTIAL}
+    let at = (n * groups.x + wid.x) * 2u;
 #else
-    stats[at] = partialAbs[0];
-    stats[at + 1u] = partialSum[0];
+    let at = (n * p.slots + p.slot) * 2u;
+#endif
+#if ${ACCUMULATE}
+    out[at] += partialAbs[0];
+    out[at + 1u] += partialSum[0];
+#else
+    out[at] = partialAbs[0];
+    out[at + 1u] = partialSum[0];
 #endif
   }
 }

@@ -40,3 +40,18 @@ export class NumericalError extends RlrpError {
 export class DisposedError extends RlrpError {
   override name = 'DisposedError';
 }
+
+/** A model weights download that failed: network, HTTP status, interrupted transfer or hash mismatch. */
+export class DownloadError extends RlrpError {
+  override name = 'DownloadError';
+}
+
+/** A model name that the zoo does not know. */
+export class UnknownModelError extends RlrpError {
+  override name = 'UnknownModelError';
+}
+
+/** An image that cannot be read (unknown format, truncated or corrupt, absurd size), a bad image or heatmap option, or class names that do not fit. */
+export class ImageError extends RlrpError {
+  override name = 'ImageError';
+}

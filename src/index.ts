@@ -1,10 +1,24 @@
-export { Model, type LoadOptions, type ModelInfo, type Prediction } from './model.js';
+export { Model, type LoadOptions, type ModelInfo, type Prediction, type ExplainOptions, type Explanation, type LayerRelevance } from './model.js';
+export { METHODS, type Method, type MethodOptions } from './rules/index.js';
 export { acquireGpu, type Gpu, type GpuOptions } from './gpu/device.js';
 export { loadGraph, type GraphLoadOptions } from './graph/from-keras.js';
 export { readKerasModel, type KerasModel, type KerasFormat } from './keras/load.js';
 export type { ByteSource } from './keras/source.js';
 export type { Graph, GraphNode, Shape } from './graph/ir.js';
 export { parseNpy, formatNpy, type NpyArray, NpyError } from './io/npy.js';
-export { RlrpError, ModelFormatError, UnsupportedLayerError, InputShapeError, InputValueError, NumericalError, GpuError, DisposedError } from './errors.js';
+export { RlrpError, ModelFormatError, UnsupportedLayerError, InputShapeError, InputValueError, NumericalError, GpuError, DisposedError, DownloadError, UnknownModelError, ImageError } from './errors.js';
 export type { GpuMemory } from './gpu/resources.js';
 export { SUPPORTED_LAYERS } from './graph/build.js';
+// Images in, heatmaps out. Browser-safe: the Node decoders (pngjs, jpeg-js) are in './node.js'.
+export type { RgbaImage, DecodedImage, DecodeOptions, Pixels, ImageFormat } from './image/types.js';
+export { sniffImage, MAX_PIXELS, type ImageHeader } from './image/sniff.js';
+export { decodeImageInBrowser } from './image/decode-browser.js';
+export { loadPixels, convertColor, COLOR_MODES, type ColorMode, type LoadOptions as LoadImageOptions } from './image/load.js';
+export { resizePixels, INTERPOLATIONS, type Interpolation } from './image/resample.js';
+export { preprocess, modelInput, presetNamed, PRESETS, type Preset, type ModelInputOptions } from './image/preprocess.js';
+export { COLORMAPS, colormapLut, colormapNamed, type ColormapName } from './image/colormaps.js';
+export { heatmap, heatmapScale, channelSum, type HeatmapOptions, type HeatmapScale, type RelevanceLayout } from './image/heatmap.js';
+export { renderHeatmap, readTexture } from './image/render.js';
+export { composeGrid, type Panel, type GridOptions } from './image/grid.js';
+export { encodePng } from './image/png.js';
+export { classNames } from './image/labels.js';

@@ -7,14 +7,21 @@ import type { ByteSource } from './keras/source.js';
 import { acquireGpu, checked, countingView, recoverGpu, type Gpu, type GpuOptions } from './gpu/device.js';
 import { GpuResources, MemoryCounter, type GpuMemory, type TensorRef } from './gpu/resources.js';
 import { RelevancePlan } from './explain/relevance-plan.js';
-import { PassTimer } from './gpu/timer.js';
+import { PassTimer, phaseMs } from './gpu/timer.js';
 import { ruleFor, type Method, type MethodOptions } from './rules/index.js';
 import { releaseModifiedWeights } from './rules/parameters.js';
 import { ForwardPlan, maxMicroBatch, uploadWeights, type UploadedWeights } from './engine/forward.js';
+import { renderHeatmap } from './image/render.js';
+import type { HeatmapOptions } from './image/heatmap.js';
 
 export interface LoadOptions extends GraphLoadOptions, GpuOptions {
   /** Reuse an already acquired GPU (several models on one device). */
   gpu?: Gpu;
+  /**
+   * Storage of conv/dense kernels: 'f32' (default) or 'f16' (half the memory, needs the adapter
+   * feature 'shader-f16'; sums stay f32, results differ from f32 by about 1e-3 relative).
+   */
+  weightPrecision?: 'f32' | 'f16';
 }
 
 export interface Prediction {
@@ -43,6 +50,8 @@ export interface ExplainOptions extends MethodOptions {
   shape?: Shape;
   /** Return the relevance at this Keras layer's output instead of at the input. */
   layer?: string;
+  /** Time every dispatch on its own (timings.passes): for benchmarks; slightly slower. */
+  profile?: boolean;
 }
 
 export interface LayerRelevance {
@@ -63,7 +72,7 @@ export interface Explanation {
   batch: number;
   layers: LayerRelevance[];
   /** GPU time of this call's forward and relevance passes (timestamp queries; absent where the adapter has none). */
-  timings?: { forwardMs: number; relevanceMs: number };
+  timings?: { forwardMs: number; relevanceMs: number; passes?: Record<string, number> };
 }
 
 /**
@@ -109,11 +118,13 @@ export class Model {
   /** A model from an already read Keras model (configuration and weights in memory). */
   static async fromKeras(keras: KerasModel, options: LoadOptions = {}): Promise<Model> {
     const graph = graphFromKeras(keras, options);
+    const precision = options.weightPrecision ?? 'f32';
+    if (precision !== 'f32' && precision !== 'f16') throw new GpuError(`weightPrecision must be 'f32' or 'f16', not '${String(precision)}'`);
     const shared = options.gpu ?? (await acquireGpu(options));
     await recoverGpu(shared);
     const memory = new MemoryCounter();
     const gpu = countingView(shared, memory);
-    const res = new GpuResources(gpu);
+    const res = new GpuResources(gpu, precision);
     try {
       const weights = await checked(gpu, 'uploading weights', () => uploadWeights(res, graph));
       return new Model(graph, keras, shared, gpu, memory, res, weights, shared.device);
@@ -233,27 +244,30 @@ export class Model {
     const micro = Math.min(batch, maxMicroBatch(this.gpu, this.graph));
     const retain = [...new Set(outputs)].sort((a, b) => a - b);
     const plan = await this.plan(micro, retain);
-    return this.execute(input, batch, micro, {
+    const { values } = await this.execute(input, batch, micro, {
       input: plan.tensors.get(this.graph.input)!,
-      encode: (encoder) => plan.encode(encoder),
+      passesPerChunk: 1,
+      encode: (encoder, timer) => plan.encode(encoder, timer),
       outputs: outputs.map((id) => ({ ref: plan.tensors.get(id)!, bytesPerSample: sizeOf(this.graph.nodes[id].shape) * 4 })),
     });
+    return values;
   }
 
   /**
    * Runs a compiled plan over a batch in micro-batches, recorded into as few submissions as the
-   * transfer buffers allow (one for any ordinary batch), and reads the requested outputs back.
+   * transfer buffers allow (one for any ordinary batch), and reads the requested outputs back,
+   * with the passes' GPU times (summed per label) where the adapter has timestamps.
    */
   private async execute(input: Float32Array, batch: number, micro: number, plan: {
     input: TensorRef;
-    encode(encoder: GPUCommandEncoder): void;
+    /** Timed passes the plan records per micro-batch (the timer's capacity). */
+    passesPerChunk: number;
+    encode(encoder: GPUCommandEncoder, timer: PassTimer): void;
     /** Read back, or copied `into` a caller's buffer (then the returned array is empty). */
     outputs: { ref: TensorRef; bytesPerSample: number; into?: GPUBuffer }[];
     /** Per-chunk uploads recorded before the plan (start sample, rows). */
     beforeChunk?(encoder: GPUCommandEncoder, start: number, rows: number): void;
-    /** Recorded once after the last chunk. */
-    finish?(encoder: GPUCommandEncoder): void;
-  }): Promise<Float32Array[]> {
+  }): Promise<{ values: Float32Array[]; timings?: Record<string, number> }> {
     const perIn = sizeOf(this.info.inputShape) * 4;
     const widest = Math.max(perIn, ...plan.outputs.filter((o) => !o.into).map((o) => o.bytesPerSample));
     const transferLimit = Math.min(this.gpu.limits.maxBufferSize, MAX_TRANSFER_BYTES);
@@ -262,19 +276,23 @@ export class Model {
     // Whole micro-batches per submission where possible.
     const span = fit >= micro ? Math.floor(fit / micro) * micro : fit;
     const results = plan.outputs.map((o) => new Float32Array(o.into ? 0 : (batch * o.bytesPerSample) / 4));
+    let timings: Record<string, number> | undefined;
     for (let first = 0; first < batch; first += span) {
       const count = Math.min(span, batch - first);
-      const mapped = await this.submit(input, first, count, micro, perIn, plan, first + count === batch);
-      mapped.forEach((values, i) => results[i].set(values, (first * plan.outputs[i].bytesPerSample) / 4));
+      const submitted = await this.submit(input, first, count, micro, perIn, plan);
+      submitted.values.forEach((values, i) => results[i].set(values, (first * plan.outputs[i].bytesPerSample) / 4));
+      for (const [label, ms] of Object.entries(submitted.timings ?? {})) (timings ??= {})[label] = (timings[label] ?? 0) + ms;
     }
-    return results;
+    return { values: results, timings };
   }
 
-  /** One submission: samples [first, first + count) in micro-batches; returns the read-back outputs. */
-  private async submit(input: Float32Array, first: number, count: number, micro: number, perIn: number, plan: Parameters<Model['execute']>[3], last: boolean): Promise<Float32Array[]> {
+  /** One submission: samples [first, first + count) in micro-batches; returns the read-back outputs and pass times. */
+  private async submit(input: Float32Array, first: number, count: number, micro: number, perIn: number, plan: Parameters<Model['execute']>[3]): Promise<{ values: Float32Array[]; timings?: Record<string, number> }> {
     const { device } = this.gpu;
     return checked(this.gpu, 'running the model', async () => {
       const res = new GpuResources(this.gpu);
+      const chunks = Math.ceil(count / micro);
+      const timer = new PassTimer(this.gpu, res, plan.passesPerChunk * chunks);
       try {
         const staging = res.buffer(count * perIn, GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, 'input batch');
         device.queue.writeBuffer(staging, 0, input.buffer, input.byteOffset + first * perIn, count * perIn);
@@ -284,30 +302,37 @@ export class Model {
           const rows = Math.min(micro, first + count - start);
           encoder.copyBufferToBuffer(staging, (start - first) * perIn, plan.input.buffer, plan.input.offset, rows * perIn);
           plan.beforeChunk?.(encoder, start, rows);
-          plan.encode(encoder);
+          plan.encode(encoder, timer);
           plan.outputs.forEach((o, i) => {
             const to = readbacks[i] ? { buffer: readbacks[i], at: (start - first) * o.bytesPerSample } : { buffer: o.into!, at: start * o.bytesPerSample };
             encoder.copyBufferToBuffer(o.ref.buffer, o.ref.offset, to.buffer, to.at, rows * o.bytesPerSample);
           });
         }
-        if (last) plan.finish?.(encoder);
+        timer.finish(encoder);
         const started = performance.now();
         device.queue.submit([encoder.finish()]);
         // Dawn's Node binding polls while a map is pending and takes a core from a software
         // adapter; sleeping through most of the expected run first leaves that core to the GPU work.
-        const chunks = Math.ceil(count / micro);
         const perChunk = this.chunkMs.get(plan.input.buffer);
         const sleep = perChunk !== undefined && perChunk * chunks > 20 ? 0.9 * perChunk * chunks : 0;
         if (sleep > 0) await new Promise((resolve) => setTimeout(resolve, sleep));
         const waitStarted = performance.now();
         const pending = readbacks.filter((b): b is GPUBuffer => b !== undefined);
         await Promise.all(pending.map((b) => b.mapAsync(GPUMapMode.READ)));
-        // A short wait after the sleep means the work was done during it: the elapsed time is then
-        // mostly our own sleep (taken as the next estimate it would never shrink), so shrink the estimate.
         const waited = performance.now() - waitStarted;
-        this.chunkMs.set(plan.input.buffer, sleep > 0 && waited <= 0.25 * sleep ? 0.8 * perChunk! : (performance.now() - started) / chunks);
-        return readbacks.map((b, i) => (b ? new Float32Array(b.getMappedRange().slice(0, count * plan.outputs[i].bytesPerSample)) : new Float32Array(0)));
+        const timings = await timer.read();
+        // The next estimate: the adapter's own time where it has timestamps. Without them, a short
+        // wait after the sleep means the work was done during it: the elapsed time is then mostly
+        // our own sleep (taken as the next estimate it would never shrink), so shrink the estimate.
+        // A plan's first run may include compiling its kernels (lavapipe does so at the first
+        // dispatch), so it sets none (NaN).
+        const gpuMs = timings && Object.values(timings).reduce((a, b) => a + b, 0);
+        const estimate = gpuMs !== undefined ? gpuMs / chunks : sleep > 0 && waited <= 0.25 * sleep ? 0.8 * perChunk! : (performance.now() - started) / chunks;
+        this.chunkMs.set(plan.input.buffer, this.chunkMs.has(plan.input.buffer) ? estimate : NaN);
+        const values = readbacks.map((b, i) => (b ? new Float32Array(b.getMappedRange().slice(0, count * plan.outputs[i].bytesPerSample)) : new Float32Array(0)));
+        return { values, timings };
       } finally {
+        timer.destroy();
         res.destroy();
       }
     });
@@ -344,6 +369,25 @@ export class Model {
     }
   }
 
+  /**
+   * As `explainOnGpu`, plus one sample's heatmap rendered on the GPU (no read-back): a new
+   * rgba8unorm texture of the relevance's height x width (TEXTURE_BINDING | STORAGE_BINDING |
+   * COPY_SRC), ready to sample in a render pipeline on the same device. Relevance of a layer
+   * that is not [batch, height, width, channels] (a Dense layer's) is drawn as one row. Both
+   * the texture and the relevance buffer are the caller's to destroy; they outlive the model.
+   */
+  async explainToTexture(input: Float32Array, options: ExplainOptions = {}, render: HeatmapOptions & { sample?: number } = {}): Promise<Omit<Explanation, 'relevance'> & { relevance: GPUBuffer; texture: GPUTexture }> {
+    const result = await this.explainOnGpu(input, options);
+    try {
+      const [batch, ...rest] = result.shape;
+      const shape = rest.length === 3 ? result.shape : [batch, 1, sizeOf(rest), 1];
+      const texture = await renderHeatmap(this.gpu, result.relevance, { shape, sample: render.sample }, render);
+      return { ...result, texture };
+    } catch (e) {
+      result.relevance.destroy();
+      throw e;
+    }
+  }
   private async runExplanation(input: Float32Array, options: ExplainOptions, gpuOutput?: (bytes: number) => GPUBuffer): Promise<Explanation> {
     const method = options.method ?? 'rlrp';
     const rule = ruleFor(method, options, this.graph);
@@ -375,15 +419,14 @@ export class Model {
     const compiled = plan;
     const nodes = this.graph.nodes.length;
     const targetsRes = new GpuResources(this.gpu);
-    const timer = new PassTimer(this.gpu, targetsRes, 2 * Math.ceil(batch / micro));
     try {
       // Targets go through a buffer copied per chunk inside the encoder: a queue write would land before every chunk.
       const targets = targetsRes.constants(Int32Array.from(requested), 'requested targets', GPUBufferUsage.COPY_SRC);
-      const [logits, relevance, stats, chosen] = await this.execute(input, batch, micro, {
+      const { values: [logits, relevance, stats, chosen], timings } = await this.execute(input, batch, micro, {
         input: compiled.forward.tensors.get(this.graph.input)!,
+        passesPerChunk: options.profile ? compiled.dispatchCount : 2,
         beforeChunk: (encoder, start, rows) => encoder.copyBufferToBuffer(targets, start * 4, compiled.targets, 0, rows * 4),
-        encode: (encoder) => compiled.encode(encoder, timer),
-        finish: (encoder) => timer.finish(encoder),
+        encode: (encoder, timer) => compiled.encode(encoder, timer, options.profile),
         outputs: [
           { ref: compiled.forward.tensors.get(this.graph.output)!, bytesPerSample: classes * 4 },
           { ref: compiled.relevance.get(at)!, bytesPerSample: sizeOf(this.graph.nodes[at].shape) * 4, into: gpuOutput?.(batch * sizeOf(this.graph.nodes[at].shape) * 4) },
@@ -404,10 +447,11 @@ export class Model {
           throw new NumericalError(`the ${rule.name} relevance of sample ${bad} is not finite at layer '${layer.name}': a division by a zero pre-activation (a rule without a stabiliser, such as lrp0) or a float32 overflow; try another rule (epsilon, rlrp)`);
         }
       }
-      const timings = await timer.read();
-      return { method: rule.name, relevance, shape: relevanceShape, logits, targets: Array.from(new Int32Array(chosen.buffer)), batch, layers, timings: timings && { forwardMs: timings.forward, relevanceMs: timings.relevance } };
+      return {
+        method: rule.name, relevance, shape: relevanceShape, logits, targets: Array.from(new Int32Array(chosen.buffer)), batch, layers,
+        timings: timings && { forwardMs: phaseMs(timings, 'forward'), relevanceMs: phaseMs(timings, 'relevance'), ...(options.profile && { passes: timings }) },
+      };
     } finally {
-      timer.destroy();
       targetsRes.destroy();
     }
   }

@@ -1,12 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Server } from 'node:http';
+import { join, normalize, sep } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, fixture, fixturesAvailable, readNpy } from './helpers/fixtures.js';
+import { BUNDLE_DIR, CHROMIUM, CI, haveChromium, launchChromium, openTestPage, ROOT, serveFiles } from './helpers/chromium.js';
 
 // The engine in headless Chromium (WebGPU on its SwiftShader Vulkan adapter): the browser
 // bundle (scripts/bundle-browser.mjs) loads Keras files by URL from a local server and must
@@ -15,11 +12,7 @@ import { FIXTURES, fixture, fixturesAvailable, readNpy } from './helpers/fixture
 // CHROMIUM_PATH to use another binary. Without Chromium or WebGPU the test skips locally and
 // fails in CI (CI=true).
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PAGE_DIR = join(ROOT, 'test/browser');
-const BUNDLE_DIR = join(ROOT, 'dist/browser');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CI = process.env.CI === 'true';
 
 const CASES = [
   { id: 'k3_cnn_mnist_trained', model: 'models/generated/k3_cnn_mnist_trained.keras' },
@@ -27,37 +20,18 @@ const CASES = [
 ];
 
 const available = fixturesAvailable();
-const haveChromium = existsSync(CHROMIUM);
 if (available && !haveChromium && !CI) console.warn(`SKIPPING browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH); they run in CI`);
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.map': 'application/json',
-};
-
-/** The page's own files, the bundle, and (for this test only) the fixture files, read at request time. */
-function serve(): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
-    let file: string | undefined;
-    if (path === '/' || path === '/index.html') file = join(PAGE_DIR, 'index.html');
-    else if (path === '/page.js') file = join(PAGE_DIR, 'page.js');
-    else if (path === '/rlrp.js' || path === '/rlrp.js.map') file = join(BUNDLE_DIR, path.slice(1));
-    else if (path.startsWith('/fixtures/')) {
-      const candidate = normalize(join(FIXTURES, path.slice('/fixtures/'.length)));
-      if (candidate.startsWith(FIXTURES + sep)) file = candidate;
-    }
-    if (!file || !existsSync(file)) {
-      res.writeHead(404).end(`not found: ${path}`);
-      return;
-    }
-    const body = readFileSync(file);
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': body.length, 'cache-control': 'no-store' });
-    res.end(body);
-  });
-  return new Promise((ok, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => ok(server));
-  });
+/** The page's own files, the bundle, and (for this test only) the fixture files. */
+function route(path: string): string | undefined {
+  if (path === '/' || path === '/index.html') return join(PAGE_DIR, 'index.html');
+  if (path === '/page.js') return join(PAGE_DIR, 'page.js');
+  if (path === '/rlrp.js' || path === '/rlrp.js.map') return join(BUNDLE_DIR, path.slice(1));
+  if (path.startsWith('/fixtures/')) {
+    const candidate = normalize(join(FIXTURES, path.slice('/fixtures/'.length)));
+    if (candidate.startsWith(FIXTURES + sep)) return candidate;
+  }
+  return undefined;
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -79,26 +53,9 @@ describe.runIf(available && (haveChromium || CI))('engine in headless Chromium (
   const pageLog: string[] = [];
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`no Chromium at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH; browser tests must run in CI`);
-    // Always bundle the current sources, so that `vitest run` alone tests what is in src/.
-    execFileSync(process.execPath, [join(ROOT, 'scripts/bundle-browser.mjs')], { cwd: ROOT, stdio: 'pipe' });
-    server = await serve();
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      chromiumSandbox: false,
-      args: [
-        '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader', '--no-sandbox',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-      ],
-    });
-    page = await browser.newPage();
-    page.on('console', (m) => pageLog.push(`console.${m.type()}: ${m.text()}`));
-    page.on('pageerror', (e) => pageLog.push(`pageerror: ${e.message}`));
-    await page.goto(`${base}/`);
-    await page.waitForFunction(() => (window as unknown as { rlrpReady?: boolean }).rlrpReady === true, undefined, { timeout: 30_000 })
-      .catch((e: Error) => { throw new Error(`test page did not load: ${e.message}\n${pageLog.join('\n')}`); });
+    browser = await launchChromium();
+    ({ server, base } = await serveFiles(route));
+    page = await openTestPage(browser, `${base}/`, pageLog);
     probe = await page.evaluate(() => (window as unknown as { rlrpTest: { probe(): Promise<Probe> } }).rlrpTest.probe());
     console.log(`Chromium ${browser.version()} WebGPU adapter: ${probe.webgpu ? `${probe.adapter} (${JSON.stringify(probe.raw)}, maxStorageBufferBindingSize ${probe.maxStorageBufferBindingSize})` : `none (${probe.reason})`}`);
   }, 90_000);

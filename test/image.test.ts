@@ -1,15 +1,8 @@
 import { inflateSync, deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { heatmap } from '../src/image/heatmap.js';
 import { encodePng } from '../src/image/png.js';
 
-describe('heatmap and PNG', () => {
-  it('sums channels, normalises by the largest |R|, red for positive and blue for negative', () => {
-    // 1x3 image, 2 channels: pixel sums 2, 0, -1.
-    const image = heatmap([1, 1, 0.5, -0.5, -1, 0], 1, 3, 2);
-    expect(Array.from(image.data)).toEqual([255, 0, 0, 255, 255, 255, 255, 255, 128, 128, 255, 255]);
-  });
-
+describe('PNG encoder', () => {
   it('writes a valid PNG whose pixels inflate back, scaled up by whole pixels', () => {
     const image = { width: 2, height: 1, data: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]) };
     const png = encodePng(image, (raw) => deflateSync(raw), 2);

@@ -3,6 +3,7 @@ import { InputShapeError } from '../src/errors.js';
 import { Model, type ExplainOptions } from '../src/model.js';
 import { testGpu } from './helpers/gpu.js';
 import { randomArray, rng, SyntheticModel } from './helpers/synthetic.js';
+import { relativeL2 as relL2 } from './helpers/compare.js';
 
 // Properties of the classical rules and gradients on the GPU that hold without a reference,
 // per-layer rule maps, and the option checks that run before any GPU work.
@@ -10,16 +11,6 @@ import { randomArray, rng, SyntheticModel } from './helpers/synthetic.js';
 const conv = (filters: number, extra: Record<string, unknown> = {}) => ({
   filters, kernel_size: [3, 3], strides: [1, 1], padding: 'same', dilation_rate: [1, 1], activation: 'relu', use_bias: false, ...extra,
 });
-
-function relL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff += (a[i] - b[i]) ** 2;
-    norm += b[i] ** 2;
-  }
-  return Math.sqrt(diff / norm);
-}
 
 describe('classical rules and gradients on the GPU', () => {
   const models: Model[] = [];

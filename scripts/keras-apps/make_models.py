@@ -4,7 +4,10 @@ Usage: python make_models.py [OUT_DIR] [--models vgg16,vgg19,resnet50,mobilenet]
 
 For each model, OUT_DIR gets <name>.h5 (legacy HDF5, via model.save), <name>.inputs.npy
 (2 preprocessed 224x224x3 images, NHWC float32) and <name>.logits.npy (Keras's pre-softmax
-outputs, [2, 1000] float32); manifest.json lists them. A model whose manifest entry matches
+outputs, [2, 1000] float32); manifest.json lists them. MobileNet (the smallest) also gets
+<name>.legacy-weights.h5: the same weights as a weights-only legacy HDF5 written by Keras's own
+legacy writer, the layout of the official ImageNet files, which the zoo loads with the
+architecture in weights/zoo/<name>.json (test/zoo-apps.test.ts). A model whose manifest entry matches
 the current spec and whose files are all there with the recorded sizes is not regenerated:
 the VGG files are ~550 MB each.
 """
@@ -17,7 +20,9 @@ import time
 import numpy as np
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
+import h5py  # noqa: E402
 import keras  # noqa: E402  (the backend must be chosen before the import)
+from keras.src.legacy.saving import legacy_h5_format  # noqa: E402
 
 # Bump when the weights, inputs or logits this script writes change, to invalidate caches.
 GENERATOR_VERSION = 2
@@ -31,6 +36,8 @@ ARCHS = {
     "resnet50": (keras.applications.ResNet50, keras.applications.resnet50, 50),
     "mobilenet": (keras.applications.MobileNet, keras.applications.mobilenet, 1),
 }
+# Models that also get a weights-only legacy HDF5 (<name>.legacy-weights.h5).
+LEGACY_WEIGHTS = {"mobilenet"}
 
 
 def fan_in(layer, kernel_shape):
@@ -108,6 +115,7 @@ def spec_for(name):
     return {
         "arch": name, "seed": ARCHS[name][2], "input_shape": [BATCH, SIZE, SIZE, 3], "generator_version": GENERATOR_VERSION,
         "keras_version": keras.__version__, "backend": keras.backend.backend(),
+        **({"legacy_weights": True} if name in LEGACY_WEIGHTS else {}),
     }
 
 
@@ -145,8 +153,15 @@ def make(name, out):
     assert np.isfinite(logits).all(), "non-finite logits"
     np.save(os.path.join(out, xin), x.astype("float32"))
     np.save(os.path.join(out, lg), logits)
+    outputs = [h5, xin, lg]
+    if name in LEGACY_WEIGHTS:
+        # What Keras 2's model.save_weights("x.h5") wrote: root attributes layer_names, backend,
+        # keras_version, and per layer its weight_names and datasets; no model_config.
+        outputs.append(f"{name}.legacy-weights.h5")
+        with h5py.File(os.path.join(out, outputs[-1]), "w") as f:
+            legacy_h5_format.save_weights_to_hdf5_group(f, model)
     t2 = time.time()
-    files = {f: os.path.getsize(os.path.join(out, f)) for f in (h5, xin, lg)}
+    files = {f: os.path.getsize(os.path.join(out, f)) for f in outputs}
     print(f"{name}: {model.count_params():,} params, logits range [{logits.min():.3g}, {logits.max():.3g}], "
           f"top-1 {logits.argmax(1).tolist()} (p {' '.join(f'{p:.3f}' for p in probs.max(1))}), build+init {t1 - t0:.1f}s, save+predict {t2 - t1:.1f}s", flush=True)
     return {

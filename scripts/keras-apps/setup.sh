@@ -28,6 +28,10 @@ esac
 export PIP_RETRIES=${PIP_RETRIES:-0} PIP_DISABLE_PIP_VERSION_CHECK=1
 
 start=$SECONDS
+# Test files that need these models may run this at the same time: one set-up at a time.
+mkdir -p "$out"
+exec 9>"$out/.setup.lock"
+flock 9
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv" || { echo "python3 -m venv failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
 fi

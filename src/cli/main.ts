@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { deflateSync } from 'node:zlib';
 import { heatmap } from '../image/heatmap.js';
 import { encodePng } from '../image/png.js';
+import { classNames } from '../image/labels.js';
 import { buildGraph } from '../graph/build.js';
 import { SUPPORTED_LAYERS, canonicalClass } from '../graph/build.js';
 import { readKerasModel, type KerasModel } from '../keras/load.js';
@@ -49,18 +50,16 @@ function softmax(row: Float32Array): number[] {
   return e.map((v) => v / sum);
 }
 
-async function classNames(path: string): Promise<string[]> {
-  const parsed: unknown = JSON.parse(await readFile(path, 'utf8').catch((e: Error) => { throw new UsageError(`could not read --labels '${path}': ${e.message}`); }));
-  const list = Array.isArray(parsed) ? parsed : (parsed as { class_names?: unknown }).class_names;
-  if (!Array.isArray(list)) throw new UsageError(`--labels '${path}' must hold a JSON array of class names or an object with "class_names"`);
-  return list.map(String);
+async function readClassNames(path: string): Promise<string[]> {
+  const text = await readFile(path, 'utf8').catch((e: Error) => { throw new UsageError(`could not read --labels '${path}': ${e.message}`); });
+  return classNames(text, { name: `--labels '${path}'` });
 }
 
 async function predict(values: Record<string, string | boolean | undefined>): Promise<void> {
   if (typeof values.model !== 'string' || typeof values.input !== 'string') throw new UsageError('predict needs --model and --input');
   const top = values.top === undefined ? 5 : Number(values.top);
   if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top must be a positive integer, got '${String(values.top)}'`);
-  const names = typeof values.labels === 'string' ? await classNames(values.labels) : undefined;
+  const names = typeof values.labels === 'string' ? await readClassNames(values.labels) : undefined;
   const model = await Model.load(values.model, { config: values.config as string | undefined });
   try {
     const { data, shape } = await readInput(values.input, model);
@@ -140,7 +139,7 @@ async function explain(values: Record<string, string | boolean | undefined>): Pr
     if (typeof values['out-png'] === 'string') {
       const [h, w, c] = result.shape.length === 4 ? result.shape.slice(1) : [1, result.shape.length > 1 ? result.shape[result.shape.length - 1] : 1, 1];
       const scale = Math.max(1, Math.floor(256 / Math.max(h, w)));
-      await writeFile(values['out-png'], encodePng(heatmap(result.relevance, h, w, c), (raw) => deflateSync(raw), scale));
+      await writeFile(values['out-png'], encodePng(heatmap(result.relevance, { shape: [result.batch, h, w, c] }), (raw) => deflateSync(raw), scale));
     }
     const classes = result.logits.length / result.batch;
     const logits = Array.from({ length: result.batch }, (_, i) => Array.from(result.logits.subarray(i * classes, (i + 1) * classes)));

@@ -1,3 +1,4 @@
+import { encodeDispatches, type PassTimer } from '../gpu/timer.js';
 import { GpuError } from '../errors.js';
 import type { Activation, Graph, GraphNode } from '../graph/ir.js';
 import { consumers, sizeOf } from '../graph/ir.js';
@@ -120,20 +121,9 @@ export class ForwardPlan {
     return new ForwardPlan(res, steps, tensors, batch, memory.slotBytes.reduce((a, b) => a + b, 0));
   }
 
-  /** Records every dispatch of the pass into one compute pass of `encoder`. */
-  encode(encoder: GPUCommandEncoder, timestampWrites?: GPUComputePassTimestampWrites): void {
-    const pass = encoder.beginComputePass(timestampWrites ? { timestampWrites } : {});
-    for (const step of this.steps) {
-      for (const d of step.dispatches) {
-        // The debug group puts the layer's name into any validation error of this dispatch.
-        pass.pushDebugGroup(d.label);
-        pass.setPipeline(d.pipeline);
-        pass.setBindGroup(0, d.bindGroup);
-        pass.dispatchWorkgroups(...d.workgroups);
-        pass.popDebugGroup();
-      }
-    }
-    pass.end();
+  /** Records every dispatch of the pass into `encoder`, timed as 'forward' (see encodeDispatches). */
+  encode(encoder: GPUCommandEncoder, timer?: PassTimer, profile = false): void {
+    encodeDispatches(encoder, this.steps.flatMap((s) => s.dispatches), 'forward', timer, profile);
   }
 
   get dispatchCount(): number {

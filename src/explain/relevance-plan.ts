@@ -4,7 +4,7 @@ import type { Gpu } from '../gpu/device.js';
 import { GpuResources, type Dispatch, type TensorRef } from '../gpu/resources.js';
 import { ForwardPlan, type UploadedWeights } from '../engine/forward.js';
 import type { RelevanceContext, RelevanceRule } from '../rules/types.js';
-import type { PassTimer } from '../gpu/timer.js';
+import { encodeDispatches, type PassTimer } from '../gpu/timer.js';
 import { l1Norm, StatsBuffer } from './stats.js';
 
 /**
@@ -56,7 +56,7 @@ export class RelevancePlan {
       };
       const dispatches: Dispatch[] = [];
       for (const node of [...graph.nodes].reverse()) {
-        dispatches.push(await l1Norm(res, stats, node.id, relevance.get(node.id)!, sizeOf(node.shape), false, node.kerasName));
+        dispatches.push(...(await l1Norm(res, stats, node.id, relevance.get(node.id)!, sizeOf(node.shape), false, node.kerasName)));
         dispatches.push(...(await rule.record(ctx, node)));
       }
       const classes = sizeOf(graph.nodes[graph.output].shape);
@@ -74,25 +74,20 @@ export class RelevancePlan {
 
   /**
    * Records the forward pass, the seed (targets must already be in `targets`: a class index,
-   * or -1 for the predicted class) and the relevance pass into `encoder`.
+   * or -1 for the predicted class) and the relevance pass into `encoder`; `profile` times each
+   * dispatch on its own.
    */
-  encode(encoder: GPUCommandEncoder, timer?: PassTimer): void {
-    this.forward.encode(encoder, timer?.pass('forward'));
+  encode(encoder: GPUCommandEncoder, timer?: PassTimer, profile = false): void {
+    this.forward.encode(encoder, timer, profile);
     for (const buffer of this.relevanceBuffers) encoder.clearBuffer(buffer);
     encoder.clearBuffer(this.stats.buffer);
-    const timestampWrites = timer?.pass('relevance');
-    const pass = encoder.beginComputePass(timestampWrites ? { timestampWrites } : {});
-    pass.setPipeline(this.seedPipeline.pipeline);
-    pass.setBindGroup(0, this.seedPipeline.bindGroup);
-    pass.dispatchWorkgroups(Math.ceil(this.stats.batch / 64));
-    for (const d of this.dispatches) {
-      pass.pushDebugGroup(d.label);
-      pass.setPipeline(d.pipeline);
-      pass.setBindGroup(0, d.bindGroup);
-      pass.dispatchWorkgroups(...d.workgroups);
-      pass.popDebugGroup();
-    }
-    pass.end();
+    const seed = { label: 'seed', ...this.seedPipeline, workgroups: [Math.ceil(this.stats.batch / 64), 1, 1] as [number, number, number] };
+    encodeDispatches(encoder, [seed, ...this.dispatches], 'relevance', timer, profile);
+  }
+
+  /** Dispatches per call: the capacity a profiling PassTimer needs. */
+  get dispatchCount(): number {
+    return this.forward.dispatchCount + this.dispatches.length + 1;
   }
 
   destroy(): void {

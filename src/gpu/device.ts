@@ -11,6 +11,8 @@ export interface Gpu {
   adapter: string;
   limits: { maxStorageBufferBindingSize: number; maxBufferSize: number; maxComputeWorkgroupStorageSize: number; maxComputeWorkgroupsPerDimension: number };
   hasTimestamps: boolean;
+  /** Whether kernels may use f16 (the adapter's 'shader-f16', for weights stored in half precision). */
+  hasF16: boolean;
   /** Set once the device is lost; every later use fails with this reason. */
   lostReason?: string;
   /** Whether we created the device (and so may destroy it, and replace it when it is lost). */
@@ -99,7 +101,7 @@ export async function acquireGpu(options: GpuOptions = {}): Promise<Gpu> {
     const d = options.device;
     const gpu: Gpu = {
       device: d, adapter: describe((d as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo), owned: false,
-      hasTimestamps: d.features.has('timestamp-query'),
+      hasTimestamps: d.features.has('timestamp-query'), hasF16: d.features.has('shader-f16'),
       limits: { maxStorageBufferBindingSize: d.limits.maxStorageBufferBindingSize, maxBufferSize: d.limits.maxBufferSize, maxComputeWorkgroupStorageSize: d.limits.maxComputeWorkgroupStorageSize, maxComputeWorkgroupsPerDimension: d.limits.maxComputeWorkgroupsPerDimension },
     };
     watchLoss(gpu);
@@ -116,7 +118,7 @@ export async function acquireGpu(options: GpuOptions = {}): Promise<Gpu> {
   const wanted = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupsPerDimension'] as const;
   const requiredLimits: Record<string, number> = {};
   for (const key of wanted) requiredLimits[key] = adapter.limits[key];
-  const requiredFeatures = (['timestamp-query'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+  const requiredFeatures = (['timestamp-query', 'shader-f16'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
   let device: GPUDevice;
   try {
     device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
@@ -124,7 +126,7 @@ export async function acquireGpu(options: GpuOptions = {}): Promise<Gpu> {
     throw new GpuError(`the WebGPU adapter refused to create a device: ${(e as Error).message}`);
   }
   const gpu: Gpu = {
-    device, adapter: describe(adapter.info), owned: true, hasTimestamps: requiredFeatures.length > 0, options: { powerPreference: options.powerPreference },
+    device, adapter: describe(adapter.info), owned: true, hasTimestamps: requiredFeatures.includes('timestamp-query'), hasF16: requiredFeatures.includes('shader-f16'), options: { powerPreference: options.powerPreference },
     limits: { maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize, maxBufferSize: device.limits.maxBufferSize, maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize, maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension },
   };
   watchLoss(gpu);

@@ -50,7 +50,8 @@ const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipel
 export class GpuResources {
   private readonly buffers: GPUBuffer[] = [];
 
-  constructor(readonly gpu: Gpu) {}
+  /** Conv/dense weights uploaded through these resources are stored as f16 when 'f16' (halves their memory; see LoadOptions.weightPrecision). */
+  constructor(readonly gpu: Gpu, readonly weightPrecision: 'f32' | 'f16' = 'f32') {}
 
   get device(): GPUDevice {
     return this.gpu.device;
@@ -87,7 +88,7 @@ export class GpuResources {
   }
 
   /** A storage buffer holding `data` (weights, per-channel constants, per-sample targets). */
-  constants(data: Float32Array | Int32Array, label: string, extraUsage: GPUBufferUsageFlags = 0): GPUBuffer {
+  constants(data: Float32Array | Int32Array | Uint16Array, label: string, extraUsage: GPUBufferUsageFlags = 0): GPUBuffer {
     const buffer = this.track(this.device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | extraUsage, label, mappedAtCreation: true }));
     // Bytes, not values: an Int32Array's bits must arrive unchanged.
     new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));

@@ -1,5 +1,5 @@
 import type { Gpu } from './device.js';
-import type { GpuResources } from './resources.js';
+import type { Dispatch, GpuResources } from './resources.js';
 
 /**
  * Measures compute passes on the adapter with timestamp queries: each timed pass gets a
@@ -48,4 +48,31 @@ export class PassTimer {
   destroy(): void {
     this.querySet?.destroy();
   }
+}
+
+/**
+ * Records dispatches as one compute pass timed under `phase`, or, when profiling, one pass per
+ * dispatch timed under `phase:label` (so per-layer times come from the adapter's own clock;
+ * the extra pass boundaries cost a little, which is why profiling is opt-in).
+ */
+export function encodeDispatches(encoder: GPUCommandEncoder, dispatches: Pick<Dispatch, 'label' | 'pipeline' | 'bindGroup' | 'workgroups'>[], phase: string, timer?: PassTimer, profile = false): void {
+  const groups = profile ? dispatches.map((d) => ({ label: `${phase}:${d.label}`, dispatches: [d] })) : [{ label: phase, dispatches }];
+  for (const group of groups) {
+    const timestampWrites = timer?.pass(group.label);
+    const pass = encoder.beginComputePass(timestampWrites ? { timestampWrites } : {});
+    for (const d of group.dispatches) {
+      // The debug group puts the layer's name into any validation error of this dispatch.
+      pass.pushDebugGroup(d.label);
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(...d.workgroups);
+      pass.popDebugGroup();
+    }
+    pass.end();
+  }
+}
+
+/** Total milliseconds of a phase from `read`'s labels ('forward' or 'forward:<layer>', ...). */
+export function phaseMs(totals: Record<string, number>, phase: string): number {
+  return Object.entries(totals).reduce((sum, [label, ms]) => (label === phase || label.startsWith(`${phase}:`) ? sum + ms : sum), 0);
 }

@@ -1,5 +1,5 @@
 /** Minimal PNG encoder (8-bit RGBA, no filtering); the caller supplies zlib deflate. */
-import type { RgbaImage } from './heatmap.js';
+import type { RgbaImage } from './types.js';
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;

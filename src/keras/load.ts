@@ -48,7 +48,8 @@ async function loadHdf5(file: Hdf5File, options: KerasLoadOptions): Promise<Kera
     const config = await architecture(options.config, file.label);
     return { config, weights: readKeras3Weights(file, config), format: 'keras3-weights-h5', label: file.label };
   }
-  if (file.attr('', 'layer_names') !== undefined) {
+  // Keras splits a list too long for one attribute into layer_names0, layer_names1, ...
+  if (file.attr('', 'layer_names') !== undefined || file.attr('', 'layer_names0') !== undefined) {
     const config = await architecture(options.config, file.label);
     return { config, weights: readLegacyWeights(file, '', config), format: 'legacy-weights-h5', kerasVersion, label: file.label };
   }

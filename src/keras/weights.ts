@@ -27,33 +27,66 @@ function positionalVariableNames(layer: KerasLayer): string[] {
   }
 }
 
-function variableRole(weightName: string): string {
-  const base = weightName.split('/').pop()!.replace(/:\d+$/, '');
-  return base === 'depthwise_kernel' ? 'kernel' : base;
+/**
+ * A list attribute, or its chunks `<name>0`, `<name>1`, ... that Keras writes when the list
+ * exceeds HDF5's 64 KiB object-header limit (legacy_h5_format.load_attributes_from_hdf5_group).
+ */
+function listAttr(file: Hdf5File, path: string, name: string): string[] | undefined {
+  const whole = file.stringListAttr(path, name);
+  if (whole) return whole;
+  const chunks: string[] = [];
+  for (let i = 0; ; i++) {
+    const chunk = file.stringListAttr(path, `${name}${i}`);
+    if (!chunk) return i === 0 ? undefined : chunks;
+    chunks.push(...chunk);
+  }
 }
 
-/** Legacy `.h5` layout: `<root>/<layer>/<weight_name>` listed by the `layer_names` and `weight_names` attributes. */
+/**
+ * Legacy `.h5` layout: `<root>/<layer>/<weight_name>` listed by the `layer_names` and
+ * `weight_names` attributes. As Keras's legacy loader (load_weights_from_hdf5_group) does, a
+ * layer's stored weights are paired with its variables by ORDER, never by name: Keras 1 files
+ * such as the official VGG16 weights name them `block1_conv1_W_1:0`, `block1_conv1_b_1:0`.
+ */
 export function readLegacyWeights(file: Hdf5File, root: string, model: KerasModelConfig): LayerWeights {
-  const fileLayers = file.stringListAttr(root, 'layer_names');
+  const fileLayers = listAttr(file, root, 'layer_names');
   if (!fileLayers) throw new ModelFormatError(`${file.label}: no 'layer_names' attribute on '${root || '/'}'; not a Keras weights file`);
   const prefix = root ? `${root}/` : '';
-  const stored = new Map<string, Map<string, Hdf5Tensor>>();
+  const stored = new Map<string, string[]>();
   for (const layerName of fileLayers) {
-    const names = (file.stringListAttr(`${prefix}${layerName}`, 'weight_names') ?? []).filter((n) => n.length > 0);
-    if (names.length === 0) continue;
-    const vars = new Map<string, Hdf5Tensor>();
-    for (const weightName of names) vars.set(variableRole(weightName), file.tensor(`${prefix}${layerName}/${weightName}`));
-    stored.set(layerName, vars);
+    const names = (listAttr(file, `${prefix}${layerName}`, 'weight_names') ?? []).filter((n) => n.length > 0);
+    if (names.length > 0) stored.set(layerName, names);
   }
   const weighted = model.layers.filter((l) => positionalVariableNames(l).length > 0 && !(l.className === 'Normalization' && l.config.mean != null));
+  let pairs: [KerasLayer, string][];
   if (weighted.every((l) => stored.has(l.name))) {
-    return new Map(weighted.map((l) => [l.name, stored.get(l.name)!]));
+    pairs = weighted.map((l) => [l, l.name]);
+  } else if (stored.size === weighted.length) {
+    // Keras's own legacy load_weights (by_name=False) pairs weighted layers by order.
+    const storedLayers = [...stored.keys()];
+    pairs = weighted.map((l, i) => [l, storedLayers[i]]);
+  } else {
+    const missing = weighted.filter((l) => !stored.has(l.name)).map((l) => l.name);
+    throw new ModelFormatError(
+      `${file.label}: the architecture has ${weighted.length} layers with weights, the file ${stored.size}, and the names differ ` +
+      `(no weights for ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', ...' : ''}); the file has weights for ${[...stored.keys()].slice(0, 8).join(', ') || 'no layer'}`,
+    );
   }
-  // Keras's own legacy load_weights (by_name=False) pairs weighted layers by order.
-  const storedLayers = [...stored.values()];
-  if (storedLayers.length === weighted.length) return new Map(weighted.map((l, i) => [l.name, storedLayers[i]]));
-  const missing = weighted.filter((l) => !stored.has(l.name)).map((l) => l.name);
-  throw new ModelFormatError(`${file.label}: no weights for layer(s) ${missing.join(', ')}; the file has weights for ${[...stored.keys()].join(', ') || 'no layer'}`);
+  const result: LayerWeights = new Map();
+  for (const [layer, fileLayer] of pairs) {
+    const names = stored.get(fileLayer)!;
+    const roles = positionalVariableNames(layer);
+    // Normalization's `count` is optional in files written before it existed.
+    const enough = layer.className === 'Normalization' ? names.length >= roles.length - 1 : names.length === roles.length;
+    if (!enough || names.length > roles.length) {
+      const inFile = fileLayer === layer.name ? '' : ` (file layer '${fileLayer}')`;
+      throw new ModelFormatError(
+        `${file.label}: layer '${layer.name}' (${layer.className})${inFile} has ${names.length} stored weight(s) [${names.join(', ')}], the layer needs ${roles.length} [${roles.join(', ')}]`,
+      );
+    }
+    result.set(layer.name, new Map(names.map((n, i) => [roles[i], file.tensor(`${prefix}${fileLayer}/${n}`)])));
+  }
+  return result;
 }
 
 /** Keras 3 layout (`.weights.h5`, `model.weights.h5` in `.keras`): `layers/<class_snake>[_N]/vars/<i>`, numbered per class. */

@@ -7,8 +7,8 @@ import { depthwiseOp, type DepthwiseWeights } from '../ops/depthwise/index.js';
 /**
  * zennit's parameter modifiers as preprocessing: a rule that needs W+, W + gamma*W+, W^2, ...
  * gets a modified copy of the layer's weights and bias, uploaded once per (model, modifier) and
- * then served to the same forward kernel (conv2d.wgsl, depthwise_conv2d.wgsl) and the same
- * transposed kernel (relevance_conv2d.wgsl, which also serves DepthwiseConv2D) as the plain weights.
+ * then served to the same forward kernels (conv2d.wgsl, depthwise_conv2d.wgsl) and the same
+ * transposed kernels (conv2d.wgsl TRANSPOSED, relevance_depthwise.wgsl) as the plain weights.
  */
 export interface ParamMod {
   /** Identifies f in the cache and in labels (modifiers that differ only in zeroBias share one upload). */
@@ -52,7 +52,8 @@ export function modifiedWeights(res: GpuResources, uploaded: UploadedWeights, no
 
 function upload(res: GpuResources, uploaded: UploadedWeights, node: ConvNode | DepthwiseNode, mod: ParamMod): ConvWeights | DepthwiseWeights {
   let cache = caches.get(uploaded);
-  if (!cache) caches.set(uploaded, (cache = { res: new GpuResources(res.gpu), weights: new Map() }));
+  // Modified copies keep the precision the model's own conv/dense weights were stored in.
+  if (!cache) caches.set(uploaded, (cache = { res: new GpuResources(res.gpu, [...uploaded.values()].some((w) => (w as ConvWeights).f16) ? 'f16' : 'f32'), weights: new Map() }));
   const key = `${node.id}:${mod.key}`;
   let weights = cache.weights.get(key);
   if (!weights) {

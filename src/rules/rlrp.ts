@@ -40,7 +40,7 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
     const raw = ctx.scratch(0, input);
     return [
       ...(await message({ rel: ctx.relevance(node.id), act: ctx.activation(input), out: raw })),
-      await l1Norm(ctx.res, ctx.stats, ctx.scratchSlot, raw, perSample, false, node.kerasName),
+      ...(await l1Norm(ctx.res, ctx.stats, ctx.scratchSlot, raw, perSample, false, node.kerasName)),
       await relativeRescale(ctx.res, ctx.stats, ctx.statSlot(node.id), ctx.scratchSlot, raw, ctx.relevance(input), perSample, node.kerasName),
     ];
   }
@@ -63,7 +63,7 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
     for (const [k, input] of node.inputs.entries()) {
       const raw = ctx.scratch(k, node.id);
       dispatches.push(await addSplitMessage(res, node.kerasName, count, m, { rel: ctx.relevance(node.id), act: ctx.activation(input), out: raw, total }, { plus, ratio: skip === 'ratio' }));
-      dispatches.push(await l1Norm(res, ctx.stats, ctx.scratchSlot, raw, perSample, k > 0, node.kerasName));
+      dispatches.push(...(await l1Norm(res, ctx.stats, ctx.scratchSlot, raw, perSample, k > 0, node.kerasName)));
     }
     for (const [k, input] of node.inputs.entries()) {
       dispatches.push(await relativeRescale(res, ctx.stats, ctx.statSlot(node.id), ctx.scratchSlot, ctx.scratch(k, node.id), ctx.relevance(input), perSample, node.kerasName));

@@ -3,6 +3,7 @@ import type { ConvNode } from '../../graph/ir.js';
 import type { Dispatch, GpuResources } from '../../gpu/resources.js';
 import { activationDefines } from '../../gpu/shaders.js';
 import { spatial, type ForwardOp } from '../types.js';
+import { toHalf } from '../../gpu/half.js';
 
 /**
  * Conv2D and Dense (a 1x1 convolution over the last axis) through one implicit-GEMM kernel.
@@ -12,26 +13,41 @@ import { spatial, type ForwardOp } from '../types.js';
 export interface ConvWeights {
   chunks: { buffer: GPUBuffer; start: number; count: number }[];
   bias?: GPUBuffer;
+  /** Kernel stored as f16 (LoadOptions.weightPrecision); the bias stays f32. */
+  f16: boolean;
 }
 
-interface Tiling { TM: number; TN: number; WGM: number; WGN: number; BK: number }
+export interface Tiling { TM: number; TN: number; WGM: number; WGN: number }
 
 /**
- * Wide tiles for many output pixels; a GEMV-like shape for dense layers on small batches.
- * 8x8 outputs per thread, 64 threads and K steps of 32 ran ~1.6x faster on lavapipe than
- * 4x4 x 256 threads x 8 (VGG-sized layers): fewer barriers and more FMAs per shared load.
+ * Register tiles of the implicit GEMMs (conv2d.wgsl, conv2d_transposed.wgsl) for M rows and N
+ * columns: 4 rows x 8 columns per thread in workgroups of 8 x 4 threads, the shape of the
+ * fastest plain matmul on lavapipe; fewer rows per thread when M is tiny (dense layers on
+ * small batches) so no work is repeated, and one column block for N <= 8 (a 3-channel input).
+ * `width`: columns are read as vec4 (TN a multiple of 4) or one by one.
  */
-function tiling(m: number): Tiling {
-  if (m >= 64) return { TM: 8, TN: 8, WGM: 8, WGN: 8, BK: 32 };
-  return { TM: Math.min(8, m), TN: 4, WGM: 1, WGN: 64, BK: 16 };
+export function tiling(m: number, n: number, width: 1 | 4 = 1): Tiling {
+  const TN = width === 4 ? (n > 4 ? 8 : 4) : Math.min(8, n);
+  if (m < 16) return { TM: Math.min(4, m), TN, WGM: 1, WGN: 32 };
+  return n <= TN ? { TM: 4, TN, WGM: 32, WGN: 1 } : { TM: 4, TN, WGM: 4, WGN: 8 };
+}
+
+/** Workgroup grid for an M x N GEMM, checked against the adapter's dispatch limit. */
+export function gemmGrid(res: GpuResources, tile: Tiling, m: number, n: number, layer: string, slices = 1): [number, number, number] {
+  const grid: [number, number, number] = [Math.ceil(n / (tile.TN * tile.WGN)), Math.ceil(m / (tile.TM * tile.WGM)), slices];
+  if (Math.max(...grid) > res.gpu.limits.maxComputeWorkgroupsPerDimension) throw new GpuError(`layer '${layer}': a ${m} x ${n} product exceeds one dispatch; use a smaller batch`);
+  return grid;
 }
 
 function uploadConv(res: GpuResources, node: ConvNode): ConvWeights {
   const k = node.kernel.length / node.outChannels;
   const n = node.outChannels;
+  const f16 = res.weightPrecision === 'f16';
+  if (f16 && !res.gpu.hasF16) throw new GpuError(`f16 weights need the adapter feature 'shader-f16', which ${res.gpu.adapter} lacks; load with weightPrecision 'f32'`);
+  const bytes = f16 ? 2 : 4;
   const maxBinding = res.gpu.limits.maxStorageBufferBindingSize;
-  let perChunk = Math.floor(maxBinding / (k * 4));
-  if (perChunk < 1) throw new GpuError(`layer '${node.kerasName}': one output channel's weights (${k * 4} bytes) exceed the adapter's storage binding limit (${maxBinding})`);
+  let perChunk = Math.floor(maxBinding / (k * bytes));
+  if (perChunk < 1) throw new GpuError(`layer '${node.kerasName}': one output channel's weights (${k * bytes} bytes) exceed the adapter's storage binding limit (${maxBinding})`);
   if (perChunk < n) perChunk = Math.max(4, perChunk - (perChunk % 4));
   const chunks = [];
   for (let start = 0; start < n; start += perChunk) {
@@ -42,9 +58,9 @@ function uploadConv(res: GpuResources, node: ConvNode): ConvWeights {
       data = new Float32Array(k * count);
       for (let row = 0; row < k; row++) data.set(node.kernel.subarray(row * n + start, row * n + start + count), row * count);
     }
-    chunks.push({ buffer: res.constants(data, `${node.kerasName} kernel[${start}:${start + count}]`), start, count });
+    chunks.push({ buffer: res.constants(f16 ? toHalf(data) : data, `${node.kerasName} kernel[${start}:${start + count}]`), start, count });
   }
-  return { chunks, bias: node.bias ? res.constants(node.bias, `${node.kerasName} bias`) : undefined };
+  return { chunks, bias: node.bias ? res.constants(node.bias, `${node.kerasName} bias`) : undefined, f16 };
 }
 
 export const conv2dOp: ForwardOp<ConvNode, ConvWeights> = {
@@ -54,19 +70,17 @@ export const conv2dOp: ForwardOp<ConvNode, ConvWeights> = {
     const [inH, inW, inC] = spatial(inputShapes[0]);
     const [outH, outW, outC] = spatial(node.shape);
     const m = batch * outH * outW;
-    const k = node.window.kernel[0] * node.window.kernel[1] * inC;
-    const tile = tiling(m);
-    const pipeline = await res.pipeline('conv2d', { ...tile, HAS_BIAS: !!weights.bias, ...activationDefines(activation) });
+    const w = node.window;
     const dispatches: Dispatch[] = [];
     for (const chunk of weights.chunks) {
-      const w = node.window;
+      const vecOut = chunk.count % 4 === 0;
+      const tile = tiling(m, chunk.count, vecOut ? 4 : 1);
+      const pipeline = await res.pipeline('conv2d', { ...tile, VEC_IN: inC % 4 === 0, VEC_OUT: vecOut, F16: weights.f16, HAS_BIAS: !!weights.bias, ...activationDefines(activation) });
       const params = res.uniform([
-        m, chunk.count, k, inH, inW, inC, outH, outW, w.kernel[1], w.strides[0], w.strides[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2], outC, chunk.start,
+        m, chunk.count, inH, inW, inC, outH, outW, w.kernel[0], w.kernel[1], w.strides[0], w.strides[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2], outC, chunk.start,
       ], `${node.kerasName} params`);
-      const workgroups: [number, number, number] = [Math.ceil(chunk.count / (tile.TN * tile.WGN)), Math.ceil(m / (tile.TM * tile.WGM)), 1];
-      if (workgroups[1] > res.gpu.limits.maxComputeWorkgroupsPerDimension) throw new GpuError(`layer '${node.kerasName}': ${m} output pixels exceed one dispatch; use a smaller batch`);
       dispatches.push({
-        label: node.kerasName, pipeline, workgroups,
+        label: node.kerasName, pipeline, workgroups: gemmGrid(res, tile, m, chunk.count, node.kerasName),
         bindGroup: res.bindGroup(pipeline, [inputs[0], chunk.buffer, weights.bias, output, params], node.kerasName),
       });
     }

@@ -9,10 +9,9 @@ export async function depthwiseMessage(res: GpuResources, node: DepthwiseNode, w
   const [outH, outW, outC] = spatial(node.shape);
   const total = batch * inH * inW * inC;
   const w = node.window;
-  // The Conv2D relevance kernel, specialised: each input channel reads its own `multiplier` outputs.
-  const pipeline = await res.pipeline('relevance_conv2d', { WG, PLUS: plus, ACCUMULATE: accumulate, DEPTHWISE: true });
+  const pipeline = await res.pipeline('relevance_depthwise', { WG, PLUS: plus, ACCUMULATE: accumulate });
   const params = res.uniform([
-    total, inH, inW, inC, outH, outW, outC, 0, node.multiplier, w.kernel[0], w.kernel[1], w.strides[0], w.strides[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2],
+    total, inH, inW, inC, outH, outW, outC, node.multiplier, w.kernel[0], w.kernel[1], w.strides[0], w.strides[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2],
   ], `${node.kerasName} relevance params`);
   return { label: `${node.kerasName} relevance`, pipeline, workgroups: res.grid(total, WG), bindGroup: res.bindGroup(pipeline, [io.rel, weights.kernel, io.act, io.out, params], node.kerasName) };
 }

@@ -1,15 +1,13 @@
-// Relevance message of Conv2D / Dense / DepthwiseConv2D: out[i] = a[i] * sum_j w'[j][i] * R[j],
-// the transposed convolution gathered per input value (no scatter, no atomics). w' is the
-// weight; with PLUS it is max(w, 0) where a >= 0 and min(w, 0) where a < 0, so a*w' = max(a*w, 0)
-// (R-LRP+). A weight split along output channels runs one dispatch per chunk; later chunks
-// accumulate. DEPTHWISE: input channel c feeds only outputs c*N .. c*N + N-1 (N = multiplier).
+// Relevance message of DepthwiseConv2D: out[i] = a[i] * sum_j w'[j][i] * R[j], the transposed
+// convolution gathered per input value (no scatter, no atomics); input channel c feeds only
+// outputs c*N .. c*N + N-1 (N = multiplier). w' is the weight; with PLUS it is max(w, 0) where
+// a >= 0 and min(w, 0) where a < 0, so a*w' = max(a*w, 0) (R-LRP+).
 
 struct Params {
   total: u32, inH: u32, inW: u32, inC: u32,
-  outH: u32, outW: u32, outStride: u32, outOffset: u32,
-  N: u32, KH: u32, KW: u32, strideH: u32,
-  strideW: u32, dilH: u32, dilW: u32, padTop: u32,
-  padLeft: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+  outH: u32, outW: u32, outStride: u32, N: u32,
+  KH: u32, KW: u32, strideH: u32, strideW: u32,
+  dilH: u32, dilW: u32, padTop: u32, padLeft: u32,
 }
 
 @group(0) @binding(0) var<storage, read> rel: array<f32>;
@@ -38,13 +36,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       if (tx >= 0x80000000u || tx % p.strideW != 0u) { continue; }
       let ox = tx / p.strideW;
       if (ox >= p.outW) { continue; }
-#if ${DEPTHWISE}
       let r = ((at.x * p.outH + oy) * p.outW + ox) * p.outStride + at.w * p.N;
       let w = (ky * p.KW + kx) * p.outStride + at.w * p.N;
-#else
-      let r = ((at.x * p.outH + oy) * p.outW + ox) * p.outStride + p.outOffset;
-      let w = ((ky * p.KW + kx) * p.inC + at.w) * p.N;
-#endif
       for (var co = 0u; co < p.N; co++) {
 #if ${PLUS}
         let wc = select(min(weight[w + co], 0.0), max(weight[w + co], 0.0), a >= 0.0);

@@ -1,0 +1,197 @@
+// Benchmark (not a test). For each model and batch size: load time (and the time to read the
+// file's bytes alone), forward and relevance times on the adapter (timestamp queries) for R-LRP
+// and EpsilonPlusFlat, wall time, the JS thread's CPU time, GFLOP/s per conv/dense layer (one
+// profiled run with a timestamp pair per dispatch) and GPU bytes held. Every run carries its own
+// 100% line: a plain 1024^3 matmul (matmul-calibration.wgsl) timed the same way. Medians of
+// --runs (default 3) after a warm-up. With --f16, batch 1 also runs with f16 kernels and
+// reports their error against f32. Prints a table and writes bench-results/bench.json.
+// Usage: node scripts/bench/bench.mjs [--apps] [--models a,b] [--runs N] [--batches 1,8] [--f16]
+//   --apps    adds the Keras Applications models that scripts/keras-apps/setup.sh writes
+/* global GPUBufferUsage, GPUMapMode -- installed by acquireGpu (Dawn's globals) */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Model, acquireGpu } from '../../dist/index.js';
+
+const { values } = parseArgs({ options: { apps: { type: 'boolean' }, f16: { type: 'boolean' }, models: { type: 'string' }, runs: { type: 'string', default: '3' }, batches: { type: 'string', default: '1,8' } } });
+const runs = Number(values.runs);
+const batches = values.batches.split(',').map(Number);
+process.env.XDG_RUNTIME_DIR ??= '/tmp';
+
+let models = [
+  { name: 'fashion_cnn', file: 'weights/fashion_cnn.h5' },
+  { name: 'fashion_resnet', file: 'weights/fashion_resnet.h5' },
+];
+if (values.apps) {
+  for (const name of ['mobilenet', 'resnet50', 'vgg16', 'vgg19']) models.push({ name, file: join('.cache/keras-apps', `${name}.h5`) });
+}
+if (values.models) {
+  const wanted = values.models.split(',');
+  models = [...models, ...['mobilenet', 'resnet50', 'vgg16', 'vgg19'].map((name) => ({ name, file: join('.cache/keras-apps', `${name}.h5`) }))].filter((m, i, all) => wanted.includes(m.name) && all.findIndex((o) => o.name === m.name) === i);
+}
+for (const { file } of models) if (!existsSync(file)) throw new Error(`${file} is missing: run scripts/keras-apps/setup.sh first`);
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const product = (xs) => xs.reduce((a, b) => a * b, 1);
+
+/** CPU milliseconds of the JS (main) thread alone: lavapipe's worker threads live in the same process. */
+function mainThreadCpuMs() {
+  const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
+}
+
+/** Median GFLOP/s of the calibration matmul, timed with a timestamp pair like every other pass. */
+async function calibrate(gpu, size = 1024) {
+  const d = gpu.device;
+  const storage = (data) => {
+    const b = d.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    d.queue.writeBuffer(b, 0, data);
+    return b;
+  };
+  const values = () => Float32Array.from({ length: size * size }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+  const a = storage(values());
+  const b = storage(values());
+  const c = d.createBuffer({ size: size * size * 4, usage: GPUBufferUsage.STORAGE });
+  const params = d.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  d.queue.writeBuffer(params, 0, new Uint32Array([size, size, size, 0]));
+  const code = readFileSync(new URL('./matmul-calibration.wgsl', import.meta.url), 'utf8');
+  const pipeline = await d.createComputePipelineAsync({ layout: 'auto', compute: { module: d.createShaderModule({ code }), entryPoint: 'main' } });
+  const bindGroup = d.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [a, b, c, params].map((buffer, binding) => ({ binding, resource: { buffer } })) });
+  const querySet = d.createQuerySet({ type: 'timestamp', count: 2 });
+  const resolve = d.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const readback = d.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+  const times = [];
+  for (let r = 0; r <= runs; r++) {
+    const encoder = d.createCommandEncoder();
+    const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(size / 64, size / 16);
+    pass.end();
+    encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
+    encoder.copyBufferToBuffer(resolve, 0, readback, 0, 16);
+    d.queue.submit([encoder.finish()]);
+    await readback.mapAsync(GPUMapMode.READ);
+    const ticks = new BigInt64Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    if (r > 0) times.push(Number(ticks[1] - ticks[0]) / 1e6);
+  }
+  for (const x of [a, b, c, params, resolve, readback, querySet]) x.destroy();
+  return (2 * size ** 3) / median(times) / 1e6;
+}
+
+/** FLOPs of each conv/dense/depthwise layer's forward pass for a batch (its transposed pass does as many). */
+function layerFlops(graph, batch) {
+  const flops = new Map();
+  for (const node of graph.nodes) {
+    if (node.op === 'conv2d') flops.set(node.kerasName, (2 * batch * product(node.shape) * node.kernel.length) / node.outChannels);
+    if (node.op === 'depthwise') flops.set(node.kerasName, (2 * batch * product(node.shape) * node.kernel.length) / (node.inChannels * node.multiplier));
+  }
+  return flops;
+}
+
+/** Bytes of the weights and of every node's output for a batch (the relevance pass keeps them all). */
+function modelBytes(graph, batch) {
+  let weights = 0;
+  let activations = 0;
+  for (const node of graph.nodes) {
+    weights += 4 * ((node.kernel?.length ?? 0) + (node.bias?.length ?? 0));
+    activations += 4 * batch * product(node.shape);
+  }
+  return { weights, activations };
+}
+
+const gpu = await acquireGpu();
+const calibration = await calibrate(gpu);
+console.log(`adapter: ${gpu.adapter}; calibration matmul 1024^3: ${calibration.toFixed(2)} GFLOP/s`);
+const rows = [];
+for (const { name, file } of models) {
+  await readFile(file); // warm the page cache, so both timings below see the same disk
+  const r0 = performance.now();
+  await readFile(file);
+  const readMs = performance.now() - r0;
+  const t0 = performance.now();
+  const model = await Model.load(file, { gpu });
+  const loadMs = performance.now() - t0;
+  const per = product(model.info.inputShape);
+  for (const batch of batches) {
+    const x = Float32Array.from({ length: batch * per }, (_, i) => ((i * 7919) % 1000) / 1000);
+    const row = { model: name, batch, read_ms: readMs, load_ms: loadMs };
+    const bytes = modelBytes(model.graph, batch);
+    row.weights_bytes = bytes.weights;
+    row.activation_bytes = bytes.activations;
+    for (const method of ['rlrp', 'epsilon-plus-flat']) {
+      await model.explain(x, { method }); // warm-up: compiles the plan
+      const wall = [];
+      const cpu = [];
+      const forward = [];
+      const relevance = [];
+      for (let r = 0; r < runs; r++) {
+        const c0 = mainThreadCpuMs();
+        const s = performance.now();
+        const result = await model.explain(x, { method });
+        wall.push(performance.now() - s);
+        cpu.push(mainThreadCpuMs() - c0);
+        if (result.timings) { forward.push(result.timings.forwardMs); relevance.push(result.timings.relevanceMs); }
+      }
+      row[`${method}_wall_ms`] = median(wall);
+      row[`${method}_js_cpu_share`] = median(cpu.map((c, i) => c / wall[i]));
+      if (forward.length) { row[`${method}_forward_ms`] = median(forward); row[`${method}_relevance_ms`] = median(relevance); }
+      if (typeof model.gpuMemory === 'function') row[`${method}_gpu_bytes`] = model.gpuMemory().bytes;
+    }
+    row.forward_ms = row.rlrp_forward_ms;
+    row.relevance_over_forward = row.rlrp_relevance_ms / row.rlrp_forward_ms;
+    // One profiled R-LRP run: a timestamp pair per dispatch gives each layer's GFLOP/s.
+    const profiled = await model.explain(x, { method: 'rlrp', profile: true });
+    if (profiled.timings?.passes) {
+      const flops = layerFlops(model.graph, batch);
+      const layers = [];
+      for (const [layer, f] of flops) {
+        const fwd = profiled.timings.passes[`forward:${layer}`];
+        const rel = profiled.timings.passes[`relevance:${layer} relevance`];
+        layers.push({ layer, gflop: f / 1e9, forward_ms: fwd, forward_gflops: fwd && f / fwd / 1e6, relevance_ms: rel, relevance_gflops: rel && f / rel / 1e6 });
+      }
+      const total = (key) => layers.reduce((a, l) => a + (l[key] ?? 0), 0);
+      const totalFlops = [...flops.values()].reduce((a, b) => a + b, 0);
+      row.layers = layers;
+      row.conv_forward_gflops = totalFlops / total('forward_ms') / 1e6;
+      row.conv_relevance_gflops = totalFlops / total('relevance_ms') / 1e6;
+      row.conv_forward_efficiency = row.conv_forward_gflops / calibration;
+      row.conv_relevance_efficiency = row.conv_relevance_gflops / calibration;
+    }
+    if (values.f16 && batch === 1 && gpu.hasF16) {
+      const half = await Model.load(file, { gpu, weightPrecision: 'f16' });
+      const reference = await model.explain(x, { method: 'rlrp' });
+      await half.explain(x, { method: 'rlrp', target: reference.targets });
+      const forward = [];
+      const relevance = [];
+      let result;
+      for (let r = 0; r < runs; r++) {
+        result = await half.explain(x, { method: 'rlrp', target: reference.targets });
+        forward.push(result.timings?.forwardMs);
+        relevance.push(result.timings?.relevanceMs);
+      }
+      const relL2 = (a, b) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / a.reduce((s, v) => s + v * v, 0));
+      Object.assign(row, { f16_forward_ms: median(forward), f16_rlrp_relevance_ms: median(relevance), f16_logits_rel_l2: relL2(reference.logits, result.logits), f16_relevance_rel_l2: relL2(reference.relevance, result.relevance) });
+      half.destroy();
+    }
+    rows.push(row);
+    console.log(JSON.stringify({ ...row, layers: undefined }));
+  }
+  model.destroy();
+}
+
+const columns = [
+  ['model', 'model'], ['batch', 'batch'], ['load_ms', 'load ms'], ['read_ms', 'read ms'], ['forward_ms', 'forward ms'], ['rlrp_relevance_ms', 'R-LRP rel ms'],
+  ['relevance_over_forward', 'rel/fwd'], ['epsilon-plus-flat_relevance_ms', 'EPF rel ms'], ['rlrp_wall_ms', 'R-LRP wall ms'], ['epsilon-plus-flat_wall_ms', 'EPF wall ms'],
+  ['rlrp_js_cpu_share', 'JS CPU/wall'], ['conv_forward_gflops', 'conv fwd GFLOP/s'], ['conv_relevance_gflops', 'conv rel GFLOP/s'], ['rlrp_gpu_bytes', 'GPU MiB'], ['f16_forward_ms', 'f16 fwd ms'], ['f16_relevance_rel_l2', 'f16 rel err'],
+];
+const format = (key, v) => (typeof v !== 'number' ? v ?? '-' : key.endsWith('bytes') ? (v / 2 ** 20).toFixed(0) : Number.isInteger(v) ? v : v < 0.01 ? v.toExponential(1) : v < 10 ? v.toFixed(2) : v.toFixed(0));
+console.log(`\nadapter: ${gpu.adapter}; calibration matmul ${calibration.toFixed(2)} GFLOP/s; medians of ${runs} runs after a warm-up\n`);
+console.log(columns.map(([, title]) => title).join('\t'));
+for (const row of rows) console.log(columns.map(([key]) => format(key, row[key])).join('\t'));
+mkdirSync('bench-results', { recursive: true });
+writeFileSync('bench-results/bench.json', JSON.stringify({ adapter: gpu.adapter, calibration_gflops: calibration, runs, date: new Date().toISOString(), rows }, null, 2));
+console.log('\nwrote bench-results/bench.json');
+process.exit(0);

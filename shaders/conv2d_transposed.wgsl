@@ -1,0 +1,149 @@
+// The relevance / gradient message of Conv2D and Dense, out[i] (+)= a[i] * sum_j W'[j][i] R[j],
+// as an implicit GEMM gathered per input value (no scatter, no atomics):
+// rows = input pixels of the batch, cols = input channels, and the sum runs over the taps
+// (ky, kx) and the output channels of this weight chunk, read from the outputs whose windows
+// hold the pixel. Both operands are contiguous along output channels (R in NHWC, the Keras
+// kernel [ky][kx][c_in][c_out]), so with VEC (chunk width, R's stride and offset multiples of
+// 4) each step is a vec4 dot product. As in conv2d.wgsl, each thread owns TM x TN outputs and
+// reads storage directly. With strides, pixels of one phase (iy % SH, ix % SW) are reached by
+// the same taps only, so each phase is its own slice of the grid (workgroup_id.z) and loops
+// over just its taps: no work on taps that miss. W' is W, or with PLUS max(W, 0) where a >= 0 and min(W, 0) where
+// a < 0, so that a * W' = max(a * W, 0) (R-LRP+). ACCUMULATE adds to out (later weight chunks,
+// several consumers of one tensor). F16: the kernel is stored in half precision.
+#if ${F16}
+enable f16;
+#endif
+
+struct Params {
+  batch: u32, N: u32, srcH: u32, srcW: u32,
+  count: u32, gridH: u32, gridW: u32, KH: u32,
+  KW: u32, dilH: u32, dilW: u32, padTop: u32,
+  padLeft: u32, relStride: u32, relOffset: u32, _pad0: u32,
+}
+
+#if ${VEC}
+alias Vec = vec4<f32>;
+const WIDTH = 4u;
+#if ${F16}
+alias StoredVec = vec4<f16>;
+#else
+alias StoredVec = vec4<f32>;
+#endif
+#else
+alias Vec = f32;
+const WIDTH = 1u;
+#if ${F16}
+alias StoredVec = f16;
+#else
+alias StoredVec = f32;
+#endif
+#endif
+
+@group(0) @binding(0) var<storage, read> rel: array<Vec>;
+@group(0) @binding(1) var<storage, read> weight: array<StoredVec>;
+@group(0) @binding(2) var<storage, read> act: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+const TM = ${TM}u;
+const TN = ${TN}u;
+
+fn dot4(a: Vec, b: Vec) -> f32 {
+#if ${VEC}
+  return dot(a, b);
+#else
+  return a * b;
+#endif
+}
+
+@compute @workgroup_size(${WGN}, ${WGM}, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let phaseY = gid.z / ${SW};
+  let phaseX = gid.z % ${SW};
+  // This phase's pixels: iy = phaseY + SH * t for t < phaseH (0 when the phase lies outside).
+  let phaseH = (p.gridH + ${SH} - 1u - phaseY) / ${SH};
+  let phaseW = (p.gridW + ${SW} - 1u - phaseX) / ${SW};
+  let M = p.batch * phaseH * phaseW;
+  let row0 = gid.y * TM;
+  let col0 = gid.x * TN;
+  if (row0 >= M) { return; }
+  let vecs = p.count / WIDTH;
+  // Rows past M repeat the last row and columns past N the last column; neither is stored.
+  var sampleRow: array<u32, TM>;
+  var pixel: array<u32, TM>;
+  var pixelY: array<i32, TM>;
+  var pixelX: array<i32, TM>;
+  for (var i = 0u; i < TM; i++) {
+    let row = min(row0 + i, M - 1u);
+    let rest = row / phaseW;
+    let n = rest / phaseH;
+    let iy = phaseY + (rest % phaseH) * ${SH};
+    let ix = phaseX + (row % phaseW) * ${SW};
+    sampleRow[i] = n * p.srcH;
+    pixel[i] = (n * p.gridH + iy) * p.gridW + ix;
+    pixelY[i] = i32(iy + p.padTop);
+    pixelX[i] = i32(ix + p.padLeft);
+  }
+  var col: array<u32, TN>;
+  for (var j = 0u; j < TN; j++) { col[j] = min(col0 + j, p.N - 1u); }
+
+  var acc: array<f32, TM * TN>;
+#if ${PLUS}
+  var accNeg: array<f32, TM * TN>;
+#endif
+  // Output pixel o reads input o*stride + k*dil - pad; the taps that reach this phase are those
+  // with k = (phase + pad) mod stride, every stride-th (Keras allows dilation only with stride 1).
+  for (var ky = (phaseY + p.padTop) % ${SH}; ky < p.KH; ky += ${SH}) {
+    for (var kx = (phaseX + p.padLeft) % ${SW}; kx < p.KW; kx += ${SW}) {
+      var base: array<u32, TM>;
+      var hit: array<bool, TM>;
+      for (var i = 0u; i < TM; i++) {
+        let ty = pixelY[i] - i32(ky * p.dilH);
+        let tx = pixelX[i] - i32(kx * p.dilW);
+        let oy = u32(ty) / ${SH};
+        let ox = u32(tx) / ${SW};
+        hit[i] = ty >= 0 && tx >= 0 && oy < p.srcH && ox < p.srcW;
+        base[i] = select(0u, (((sampleRow[i] + oy) * p.srcW + ox) * p.relStride + p.relOffset) / WIDTH, hit[i]);
+      }
+      let tap = (ky * p.KW + kx) * p.N;
+      for (var c = 0u; c < vecs; c++) {
+        var r: array<Vec, TM>;
+        for (var i = 0u; i < TM; i++) { r[i] = select(Vec(), rel[base[i] + c], hit[i]); }
+        for (var j = 0u; j < TN; j++) {
+          let w = Vec(weight[(tap + col[j]) * vecs + c]);
+#if ${PLUS}
+          let wNeg = min(w, Vec());
+          let wPos = w - wNeg;
+#else
+          let wPos = w;
+#endif
+          for (var i = 0u; i < TM; i++) {
+            acc[i * TN + j] += dot4(r[i], wPos);
+#if ${PLUS}
+            accNeg[i * TN + j] += dot4(r[i], wNeg);
+#endif
+          }
+        }
+      }
+    }
+  }
+
+  for (var i = 0u; i < TM; i++) {
+    if (row0 + i >= M) { break; }
+    for (var j = 0u; j < TN; j++) {
+      if (col0 + j >= p.N) { break; }
+      let at = pixel[i] * p.N + col0 + j;
+      let a = act[at];
+#if ${PLUS}
+      let message = a * select(accNeg[i * TN + j], acc[i * TN + j], a >= 0.0);
+#else
+      let message = a * acc[i * TN + j];
+#endif
+#if ${ACCUMULATE}
+      out[at] += message;
+#else
+      out[at] = message;
+#endif
+    }
+  }
+}
