@@ -1,14 +1,13 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNamedModel } from '../src/zoo/index.js';
 import { readNpy } from './helpers/fixtures.js';
 import { testGpu } from './helpers/gpu.js';
+import { ensureMobilenet, KERAS_APPS_DIR, MOBILENET_WEIGHTS, type KerasAppsEntry } from './helpers/keras-apps.js';
 
 // MobileNet by name, end to end: the weights-only legacy HDF5 that Keras's own legacy writer
 // makes (the layout of the official ImageNet files; here random weights, written by
@@ -16,33 +15,8 @@ import { testGpu } from './helpers/gpu.js';
 // into a fresh cache, loaded with the committed architecture weights/zoo/mobilenet.json, and its
 // logits compared with Keras's (max abs difference <= 1e-3 of the logit range, as for the
 // full-model files in applications.test.ts). Generation failing fails the test: it never skips.
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const DIR = process.env.KERAS_APPS_DIR ?? join(ROOT, '.cache', 'keras-apps');
-const WEIGHTS = 'mobilenet.legacy-weights.h5';
-
-interface Entry { inputs: string; logits: string; files: Record<string, number> }
-
-function mobilenetEntry(): Entry | undefined {
-  const path = join(DIR, 'manifest.json');
-  if (!existsSync(path)) return undefined;
-  const entry = (JSON.parse(readFileSync(path, 'utf8')) as { models: Record<string, Entry> }).models.mobilenet;
-  const complete = entry && WEIGHTS in entry.files && Object.entries(entry.files).every(([f, size]) => existsSync(join(DIR, f)) && statSync(join(DIR, f)).size === size);
-  return complete ? entry : undefined;
-}
-
-function ensureMobilenet(): Entry {
-  let entry = mobilenetEntry();
-  if (!entry) {
-    console.log(`generating the Keras Applications MobileNet test files in ${DIR} (about a minute, once)`);
-    execFileSync('bash', [join(ROOT, 'scripts', 'keras-apps', 'setup.sh'), DIR, '--models', 'mobilenet'], { stdio: 'inherit', timeout: 15 * 60_000 });
-    entry = mobilenetEntry();
-    if (!entry) throw new Error(`scripts/keras-apps/setup.sh ran but ${DIR}/manifest.json still lacks MobileNet's ${WEIGHTS}`);
-  }
-  return entry;
-}
-
 describe('mobilenet by name from a mirror', () => {
-  let entry: Entry;
+  let entry: KerasAppsEntry;
   let server: Server;
   let base: string;
   let cacheDir: string;
@@ -50,7 +24,7 @@ describe('mobilenet by name from a mirror', () => {
 
   beforeAll(async () => {
     entry = ensureMobilenet();
-    const bytes = readFileSync(join(DIR, WEIGHTS));
+    const bytes = readFileSync(join(KERAS_APPS_DIR, MOBILENET_WEIGHTS));
     server = createServer((req, res) => {
       requests.push(req.url ?? '');
       if (req.url === '/mirror/mobilenet/mobilenet_1_0_224_tf.h5') res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
@@ -72,8 +46,8 @@ describe('mobilenet by name from a mirror', () => {
     try {
       expect(resolved).toMatchObject({ fromCache: false, preset: 'tf', inputShape: [224, 224, 3], classes: 1000 });
       expect(model.info.format).toBe('legacy-weights-h5');
-      const x = readNpy(join(DIR, entry.inputs));
-      const want = readNpy(join(DIR, entry.logits));
+      const x = readNpy(join(KERAS_APPS_DIR, entry.inputs));
+      const want = readNpy(join(KERAS_APPS_DIR, entry.logits));
       const { logits, batch, classes } = await model.predict(x.data, x.shape);
       expect([batch, classes]).toEqual([2, 1000]);
       let diff = 0;

@@ -97,9 +97,8 @@ export async function explainBatch(model: Model, files: ImageFile[], options: Ba
   const todo = planned.filter((p) => !done.has(p.grid));
   const skipped = planned.length - todo.length;
   if (skipped > 0 && !options.json) console.log(`${skipped} of ${planned.length} images already explained in ${outDir} (${SUMMARY}); skipping them`);
-  const progress = new Progress({ label: 'explaining', unit: 'images', total: todo.length, enabled: !options.quiet });
+  const progress = new Progress({ label: 'explaining', unit: 'images', total: todo.length, enabled: !options.quiet && todo.length > 0 });
   const started = performance.now();
-  progress.update(0);
   for (let start = 0; start < todo.length; start += options.batchSize) {
     const chunk = todo.slice(start, start + options.batchSize);
     const ready: { plan: Planned; image: PreparedImage }[] = [];

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-/** The `rlrp` command: dispatch, help, and exit codes (0 ok, 1 runtime error, 2 usage error). */
-import { IMAGE_OPTIONS, MODEL_OPTIONS, parseCommand, UsageError } from './args.js';
-import { explain } from './explain.js';
+/**
+ * The `rlrp` command: dispatch, help, and exit codes (0 ok, 1 runtime error, 2 usage error).
+ * Commands load on use, so help and usage errors answer without loading the HDF5 reader or Dawn.
+ */
+import { IMAGE_OPTIONS, MODEL_OPTIONS, parseCommand, UsageError, type Values } from './args.js';
 import { HELP } from './help.js';
-import { inspect } from './inspect.js';
-import { predict } from './predict.js';
 
 const METHOD_OPTIONS = {
   method: { type: 'string' }, skip: { type: 'string' }, target: { type: 'string' }, layer: { type: 'string' }, rules: { type: 'string' },
@@ -17,10 +17,13 @@ const COMMANDS = {
       ...MODEL_OPTIONS, ...IMAGE_OPTIONS, ...METHOD_OPTIONS, input: { type: 'string' }, top: { type: 'string' },
       out: { type: 'string' }, 'out-npy': { type: 'string' }, 'out-png': { type: 'string' }, colormap: { type: 'string' }, overlay: { type: 'string' }, clip: { type: 'string' },
     },
-    run: explain,
+    run: async (values: Values, rest: string[]) => (await import('./explain.js')).explain(values, rest),
   },
-  predict: { options: { ...MODEL_OPTIONS, ...IMAGE_OPTIONS, input: { type: 'string' }, top: { type: 'string' } }, run: predict },
-  inspect: { options: MODEL_OPTIONS, run: inspect },
+  predict: {
+    options: { ...MODEL_OPTIONS, ...IMAGE_OPTIONS, input: { type: 'string' }, top: { type: 'string' } },
+    run: async (values: Values, rest: string[]) => (await import('./predict.js')).predict(values, rest),
+  },
+  inspect: { options: MODEL_OPTIONS, run: async (values: Values) => (await import('./inspect.js')).inspect(values) },
 } as const;
 
 /** The usage lines of a command's help (its text up to the first blank line). */
