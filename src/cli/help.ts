@@ -37,9 +37,9 @@ const COMMON = `  --json               machine-readable output on stdout
   --help               this help`;
 
 export const HELP: Record<string, string> = {
-  main: `rlrp: Layer-wise Relevance Propagation for Keras image classifiers on WebGPU
+  main: `usage: rlrp <command> [options]     rlrp <command> --help for its options
 
-usage: rlrp <command> [options]     rlrp <command> --help for its options
+Layer-wise Relevance Propagation for Keras image classifiers on WebGPU.
 
 commands:
   explain   relevance heatmaps of images or arrays (R-LRP, classical LRP rules, gradients)
