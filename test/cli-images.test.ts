@@ -1,7 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -17,7 +15,7 @@ import type { RgbaImage } from '../src/image/types.js';
 import { loadNamedModel } from '../src/zoo/index.js';
 import { readNpy } from './helpers/fixtures.js';
 import { testGpu } from './helpers/gpu.js';
-import { ensureMobilenet, KERAS_APPS_DIR, MOBILENET_WEIGHTS } from './helpers/keras-apps.js';
+import { ensureMobilenet, serveMobilenetMirror, type Mirror } from './helpers/keras-apps.js';
 
 // The image side of the CLI as users run it: the built dist/cli/main.js as a child process, on
 // the bundled model and images (weights/), a folder batch interrupted by a real SIGKILL and
@@ -181,34 +179,22 @@ describe('rlrp explain on a folder', () => {
 });
 
 describe('rlrp with a model by name', () => {
-  let server: Server;
-  let mirror: string;
-  const requests: string[] = [];
+  let mirror: Mirror;
   const cacheDir = join(dir, 'zoo-cache');
 
   beforeAll(async () => {
     ensureMobilenet();
-    const bytes = readFileSync(join(KERAS_APPS_DIR, MOBILENET_WEIGHTS));
-    server = createServer((req, res) => {
-      requests.push(req.url ?? '');
-      if (req.url === '/mirror/mobilenet/mobilenet_1_0_224_tf.h5') res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
-      else res.writeHead(404).end();
-    });
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    mirror = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mirror`;
+    mirror = await serveMobilenetMirror();
   }, 20 * 60_000);
-  afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
-  });
+  afterAll(() => mirror?.close());
 
   it('explain --model mobilenet downloads with a progress bar, preprocesses with tf, prints ImageNet top-5 and writes the grid; inspect shows the preset offline; a grey image is refused', async () => {
     const grid = join(dir, 'cat.png');
-    const env = { RLRP_ZOO_MIRROR: mirror };
+    const env = { RLRP_ZOO_MIRROR: mirror.base };
     const explained = await run(['explain', '--model', 'mobilenet', '--cache-dir', cacheDir, '--image', weights('images/cat.jpg'), '--crop', '--interpolation', 'bilinear', '--out', grid, '--json'], env);
     expect(explained.stderr).not.toMatch(/rlrp:/);
     expect(explained.code).toBe(0);
-    expect(requests).toEqual(['/mirror/mobilenet/mobilenet_1_0_224_tf.h5']);
+    expect(mirror.requests).toEqual(['/mirror/mobilenet/mobilenet_1_0_224_tf.h5']);
     expect(explained.stderr).toMatch(/mobilenet weights \[#{24}\] 100% 17\.\d MB\/17\.\d MB/);
     const result = json(explained);
     expect(result).toMatchObject({ model: 'mobilenet', preset: 'tf', methods: ['rlrp'] });
@@ -238,7 +224,7 @@ describe('rlrp with a model by name', () => {
     expect(json(inspected)).toMatchObject({ model: 'mobilenet_1.00_224', preset: 'tf', preset_origin: 'Keras Applications mobilenet', supported: true });
     expect(grey.code).toBe(1);
     expect(grey.stderr).toMatch(/ImageError: .*fashion_sample\.png is a greyscale image but the model takes 3-channel colour input; .*--grey-to-rgb/);
-    expect(requests).toHaveLength(1); // offline after the first download
+    expect(mirror.requests).toHaveLength(1); // offline after the first download
   });
 });
 

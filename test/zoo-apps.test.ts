@@ -1,13 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNamedModel } from '../src/zoo/index.js';
 import { readNpy } from './helpers/fixtures.js';
 import { testGpu } from './helpers/gpu.js';
-import { ensureMobilenet, KERAS_APPS_DIR, MOBILENET_WEIGHTS, type KerasAppsEntry } from './helpers/keras-apps.js';
+import { ensureMobilenet, KERAS_APPS_DIR, serveMobilenetMirror, type KerasAppsEntry, type Mirror } from './helpers/keras-apps.js';
 
 // MobileNet by name, end to end: the weights-only legacy HDF5 that Keras's own legacy writer
 // makes (the layout of the official ImageNet files; here random weights, written by
@@ -17,32 +15,22 @@ import { ensureMobilenet, KERAS_APPS_DIR, MOBILENET_WEIGHTS, type KerasAppsEntry
 // full-model files in applications.test.ts). Generation failing fails the test: it never skips.
 describe('mobilenet by name from a mirror', () => {
   let entry: KerasAppsEntry;
-  let server: Server;
-  let base: string;
+  let mirror: Mirror;
   let cacheDir: string;
-  const requests: string[] = [];
 
   beforeAll(async () => {
     entry = ensureMobilenet();
-    const bytes = readFileSync(join(KERAS_APPS_DIR, MOBILENET_WEIGHTS));
-    server = createServer((req, res) => {
-      requests.push(req.url ?? '');
-      if (req.url === '/mirror/mobilenet/mobilenet_1_0_224_tf.h5') res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
-      else res.writeHead(404).end();
-    });
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mirror`;
+    mirror = await serveMobilenetMirror();
     cacheDir = mkdtempSync(join(tmpdir(), 'rlrp-zoo-apps-'));
   }, 20 * 60_000);
   afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
+    await mirror?.close();
     if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
   });
 
   it("downloads, loads with weights/zoo/mobilenet.json and reproduces Keras's logits; the second load is offline", async () => {
     const gpu = await testGpu();
-    const { model, resolved } = await loadNamedModel('mobilenet', { cacheDir, baseUrl: base, gpu });
+    const { model, resolved } = await loadNamedModel('mobilenet', { cacheDir, baseUrl: mirror.base, gpu });
     try {
       expect(resolved).toMatchObject({ fromCache: false, preset: 'tf', inputShape: [224, 224, 3], classes: 1000 });
       expect(model.info.format).toBe('legacy-weights-h5');
@@ -63,9 +51,9 @@ describe('mobilenet by name from a mirror', () => {
     } finally {
       model.destroy();
     }
-    const again = await loadNamedModel('mobilenet', { cacheDir, baseUrl: base, gpu });
+    const again = await loadNamedModel('mobilenet', { cacheDir, baseUrl: mirror.base, gpu });
     again.model.destroy();
     expect(again.resolved.fromCache).toBe(true);
-    expect(requests).toEqual(['/mirror/mobilenet/mobilenet_1_0_224_tf.h5']);
+    expect(mirror.requests).toEqual(['/mirror/mobilenet/mobilenet_1_0_224_tf.h5']);
   });
 });

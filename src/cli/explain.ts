@@ -1,5 +1,4 @@
 /** `rlrp explain`: relevance of images (grid PNGs, batch folders) or of a .npy array. */
-import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ImageError, InputShapeError } from '../errors.js';
 import { colormapNamed } from '../image/colormaps.js';
@@ -12,7 +11,7 @@ import { boundFlag, countFlag, numberFlag, rulesFlag, stringFlag, targetFlag, Us
 import { formatClass, readClassNames } from './classes.js';
 import { readArray } from './arrays.js';
 import { explainBatch } from './image-batch.js';
-import { displayScale, explainImages, gridOf, pngBytes, prepareImage, type ImageSettings } from './image-explain.js';
+import { displayScale, explainImages, gridOf, pngBytes, prepareImage, writeOutput, type ImageSettings } from './image-explain.js';
 import { imageInputs, imagePreset, type ImageInputs } from './image-options.js';
 import { readModelSource, type ModelSource } from './model-source.js';
 
@@ -90,13 +89,13 @@ async function explainImageFiles(values: Values, images: ImageInputs, flags: Ret
     const { images: [explained], explainMs, renderMs } = await explainImages(model, [image], settings, names, npy !== undefined);
     const written: string[] = [];
     if (out !== undefined) {
-      await writeFile(out, pngBytes(gridOf(image, explained, settings, names)));
+      await writeOutput(out, pngBytes(gridOf(image, explained, settings, names)));
       written.push(out);
     }
     if (npy !== undefined) {
       for (const [i, method] of settings.methods.entries()) {
         const path = npyPath(npy, method, settings.methods.length > 1);
-        await writeFile(path, formatNpy({ shape: [1, ...model.info.inputShape], data: explained.relevance![i] }));
+        await writeOutput(path, formatNpy({ shape: [1, ...model.info.inputShape], data: explained.relevance![i] }));
         written.push(path);
       }
     }
@@ -133,10 +132,10 @@ async function explainArray(values: Values, { methods, methodOptions }: ReturnTy
     const explainMs = performance.now() - t1;
     const outNpy = stringFlag(values, 'out-npy');
     const outPng = stringFlag(values, 'out-png');
-    if (outNpy !== undefined) await writeFile(outNpy, formatNpy({ shape: result.shape, data: result.relevance }));
+    if (outNpy !== undefined) await writeOutput(outNpy, formatNpy({ shape: result.shape, data: result.relevance }));
     if (outPng !== undefined) {
       const [h, w, c] = result.shape.length === 4 ? result.shape.slice(1) : [1, result.shape.length > 1 ? result.shape[result.shape.length - 1] : 1, 1];
-      await writeFile(outPng, pngBytes(heatmap(result.relevance, { shape: [result.batch, h, w, c] }), displayScale(h, w)));
+      await writeOutput(outPng, pngBytes(heatmap(result.relevance, { shape: [result.batch, h, w, c] }), displayScale(h, w)));
     }
     const classes = result.logits.length / result.batch;
     const logits = Array.from({ length: result.batch }, (_, i) => Array.from(result.logits.subarray(i * classes, (i + 1) * classes)));

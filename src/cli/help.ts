@@ -9,7 +9,8 @@ const EXIT_CODES = `exit codes:
   1  runtime error: a missing or unreadable file, an image or model that cannot be used, a value
      the library rejects (unknown method, preset, colour map or model name), a failed download, a
      GPU error; in batch mode, also when some images failed (listed in summary.json)
-  2  usage error: unknown command or option, a required option missing, a value of the wrong form`;
+  2  usage error: unknown command or option, a required option missing, a value of the wrong form
+  130  interrupted (Ctrl-C); a batch resumes when the same command runs again`;
 
 const MODEL = `  --model <file|name>  a Keras model (legacy .h5, Keras 3 .keras, or weights-only .h5 / .weights.h5
                        with --config), or a Keras Applications ImageNet model by name: ${[...ZOO.keys()].join(', ')}

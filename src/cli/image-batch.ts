@@ -11,7 +11,7 @@ import { ImageError } from '../errors.js';
 import type { Model } from '../model.js';
 import { formatClass, type ClassScore } from './classes.js';
 import type { ImageFile } from './image-files.js';
-import { displayScale, explainImages, gridOf, pngBytes, prepareImage, type ImageSettings, type PreparedImage } from './image-explain.js';
+import { displayScale, explainImages, gridOf, pngBytes, prepareImage, writeOutput, type ImageSettings, type PreparedImage } from './image-explain.js';
 import { Progress } from './progress.js';
 
 export interface SummaryEntry {
@@ -84,11 +84,41 @@ export interface BatchOptions {
   json: boolean;
 }
 
+/** Explains one batch and adds its images to the summary (failures to summary.failed). */
+async function runBatch(model: Model, chunk: Planned[], summary: Summary, options: BatchOptions): Promise<void> {
+  const { outDir, settings, names } = options;
+  const ready: { plan: Planned; image: PreparedImage }[] = [];
+  for (const plan of chunk) {
+    try {
+      ready.push({ plan, image: await prepareImage(plan.file, model.info.inputShape, settings) });
+    } catch (e) {
+      if (!(e instanceof ImageError)) throw e;
+      summary.failed.push({ file: plan.file.path, error: e.message });
+      if (!options.json) console.log(`${plan.file.path}: FAILED: ${e.message}`);
+    }
+  }
+  if (ready.length === 0) return;
+  const { images, explainMs, renderMs } = await explainImages(model, ready.map((r) => r.image), settings, names);
+  for (const [n, { plan, image }] of ready.entries()) {
+    const started = performance.now();
+    const explained = images[n];
+    const scale = displayScale(image.pixels.height, image.pixels.width);
+    await mkdir(dirname(join(outDir, plan.grid)), { recursive: true });
+    await writeOutput(join(outDir, plan.grid), pngBytes(gridOf(image, explained, settings, names)));
+    for (const [i, method] of settings.methods.entries()) await writeOutput(join(outDir, plan.heatmaps[method]), pngBytes(explained.heatmaps[i], scale));
+    summary.images.push({
+      file: plan.file.path, grid: plan.grid, heatmaps: plan.heatmaps, top: explained.top, target: explained.target,
+      timings: { read_ms: image.readMs, explain_ms: explainMs / ready.length, render_ms: renderMs / ready.length + performance.now() - started },
+    });
+    if (!options.json) console.log(`${plan.file.path}: ${formatClass(explained.top[0])} -> ${join(outDir, plan.grid)}`);
+  }
+}
+
 /** Runs the batch; returns the number of images that failed (their errors are in summary.json). */
 export async function explainBatch(model: Model, files: ImageFile[], options: BatchOptions): Promise<number> {
   const { outDir, settings } = options;
   const planned = planOutputs(files, settings.methods);
-  await mkdir(outDir, { recursive: true });
+  await mkdir(outDir, { recursive: true }).catch((e: Error) => { throw new Error(`could not make the output folder ${outDir}: ${e.message}`); });
   const summaryPath = join(outDir, SUMMARY);
   const previous = await readSummary(summaryPath, options.record);
   const complete = (e: SummaryEntry) => [e.grid, ...Object.values(e.heatmaps)].every((p) => existsSync(join(outDir, p)));
@@ -99,36 +129,23 @@ export async function explainBatch(model: Model, files: ImageFile[], options: Ba
   if (skipped > 0 && !options.json) console.log(`${skipped} of ${planned.length} images already explained in ${outDir} (${SUMMARY}); skipping them`);
   const progress = new Progress({ label: 'explaining', unit: 'images', total: todo.length, enabled: !options.quiet && todo.length > 0 });
   const started = performance.now();
-  for (let start = 0; start < todo.length; start += options.batchSize) {
-    const chunk = todo.slice(start, start + options.batchSize);
-    const ready: { plan: Planned; image: PreparedImage }[] = [];
-    for (const plan of chunk) {
-      try {
-        ready.push({ plan, image: await prepareImage(plan.file, model.info.inputShape, settings) });
-      } catch (e) {
-        if (!(e instanceof ImageError)) throw e;
-        summary.failed.push({ file: plan.file.path, error: e.message });
-        if (!options.json) console.log(`${plan.file.path}: FAILED: ${e.message}`);
-      }
+  // Ctrl-C stops at once: every finished batch is already in summary.json, written atomically.
+  let recorded = summary.images.length;
+  const interrupted = () => {
+    process.stderr.write(`\nrlrp: interrupted; ${recorded} images are recorded in ${summaryPath}: run the same command again to resume\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  try {
+    for (let start = 0; start < todo.length; start += options.batchSize) {
+      const chunk = todo.slice(start, start + options.batchSize);
+      await runBatch(model, chunk, summary, options);
+      await writeAtomically(summaryPath, `${JSON.stringify(summary, null, 1)}\n`);
+      recorded = summary.images.length;
+      progress.tick(chunk.length);
     }
-    if (ready.length > 0) {
-      const { images, explainMs, renderMs } = await explainImages(model, ready.map((r) => r.image), settings, options.names);
-      for (const [n, { plan, image }] of ready.entries()) {
-        const written = performance.now();
-        const explained = images[n];
-        const scale = displayScale(image.pixels.height, image.pixels.width);
-        await mkdir(dirname(join(outDir, plan.grid)), { recursive: true });
-        await writeFile(join(outDir, plan.grid), pngBytes(gridOf(image, explained, settings, options.names)));
-        for (const [i, method] of settings.methods.entries()) await writeFile(join(outDir, plan.heatmaps[method]), pngBytes(explained.heatmaps[i], scale));
-        summary.images.push({
-          file: plan.file.path, grid: plan.grid, heatmaps: plan.heatmaps, top: explained.top, target: explained.target,
-          timings: { read_ms: image.readMs, explain_ms: explainMs / ready.length, render_ms: renderMs / ready.length + performance.now() - written },
-        });
-        if (!options.json) console.log(`${plan.file.path}: ${formatClass(explained.top[0])} -> ${join(outDir, plan.grid)}`);
-      }
-    }
-    await writeAtomically(summaryPath, `${JSON.stringify(summary, null, 1)}\n`);
-    progress.tick(chunk.length);
+  } finally {
+    process.off('SIGINT', interrupted);
   }
   progress.finish();
   const seconds = (performance.now() - started) / 1000;

@@ -3,6 +3,7 @@
  * method, heatmaps rendered by the WGSL pass on the model's device, and the picture the CLI
  * writes per image: the input, then one heatmap per method, titled.
  */
+import { writeFile } from 'node:fs/promises';
 import { deflateSync } from 'node:zlib';
 import { readImage } from '../image/decode.js';
 import { composeGrid } from '../image/grid.js';
@@ -135,4 +136,9 @@ export function gridOf(image: PreparedImage, explained: ExplainedImage, settings
 
 export function pngBytes(image: RgbaImage, scale = 1): Uint8Array {
   return encodePng(image, (raw) => deflateSync(raw), scale);
+}
+
+/** Writes an output file; failing, an error that names the path (a missing folder, no permission). */
+export async function writeOutput(path: string, bytes: Uint8Array | string): Promise<void> {
+  await writeFile(path, bytes).catch((e: Error) => { throw new Error(`could not write ${path}: ${e.message}`); });
 }

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,4 +34,32 @@ export function ensureMobilenet(): KerasAppsEntry {
     if (!entry) throw new Error(`scripts/keras-apps/setup.sh ran but ${KERAS_APPS_DIR}/manifest.json still lacks MobileNet's ${MOBILENET_WEIGHTS}`);
   }
   return entry;
+}
+
+export interface Mirror {
+  /** The mirror's base URL (RLRP_ZOO_MIRROR / baseUrl). */
+  base: string;
+  /** Paths requested so far. */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/** A loopback HTTP server that serves MobileNet's weights-only file where a Keras Applications mirror has it. */
+export async function serveMobilenetMirror(): Promise<Mirror> {
+  const bytes = readFileSync(join(KERAS_APPS_DIR, MOBILENET_WEIGHTS));
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(req.url ?? '');
+    if (req.url === '/mirror/mobilenet/mobilenet_1_0_224_tf.h5') res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mirror`,
+    requests,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+    },
+  };
 }
