@@ -244,6 +244,7 @@ describe('rlrp bad input', () => {
       [[...base, '--image', image, '--interpolation', 'lanczos'], 1, /unknown interpolation 'lanczos'/],
       [['explain', '--model', 'vgg17', '--image', image], 1, /UnknownModelError: 'vgg17' is neither a model file nor a model name \(the models known by name are vgg16, vgg19, resnet50, mobilenet\)/],
       [['explain', '--model', join(dir, 'missing.h5'), '--image', image], 1, /ModelFormatError: could not read model file '.*missing\.h5'/],
+      [[...base, '--image', image, '--labels', join(dir, 'missing.json')], 1, /ImageError: could not read --labels '.*missing\.json': ENOENT/],
       [['explain', '--model', FASHION, '--image', image], 2, /fashion_cnn\.h5 records no preprocessing preset: give --preprocess <caffe\|tf\|torch\|unit\|raw>/],
       [[...base, '--image', weights('images')], 2, /several images need --out <folder>/],
       [[...base, '--image', image, '--overlay', '1.5'], 2, /--overlay must be an opacity from 0 to 1, got 1\.5/],

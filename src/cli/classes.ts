@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { classNames } from '../image/labels.js';
-import { UsageError } from './args.js';
+import { ImageError } from '../errors.js';
 
 export interface ClassScore {
   class: number;
@@ -39,6 +39,6 @@ const IMAGENET_CLASSES = fileURLToPath(new URL('../../weights/imagenet_classes.j
  */
 export async function readClassNames(labels: string | undefined, classes: number): Promise<string[] | undefined> {
   if (labels === undefined) return classes === 1000 ? classNames(await readFile(IMAGENET_CLASSES, 'utf8'), { name: 'ImageNet class names' }) : undefined;
-  const text = await readFile(labels, 'utf8').catch((e: Error) => { throw new UsageError(`could not read --labels '${labels}': ${e.message}`); });
+  const text = await readFile(labels, 'utf8').catch((e: Error) => { throw new ImageError(`could not read --labels '${labels}': ${e.message}`); });
   return classNames(text, { name: `--labels '${labels}'`, classes });
 }
