@@ -13,6 +13,8 @@ import { encodePng } from '../src/image/png.js';
 import { modelInput } from '../src/image/preprocess.js';
 import type { RgbaImage } from '../src/image/types.js';
 import { loadNamedModel } from '../src/zoo/index.js';
+import { planOutputs } from '../src/cli/image-batch.js';
+import { imageFiles } from '../src/cli/image-files.js';
 import { readNpy } from './helpers/fixtures.js';
 import { testGpu } from './helpers/gpu.js';
 import { ensureMobilenet, serveMobilenetMirror, type Mirror } from './helpers/keras-apps.js';
@@ -58,6 +60,34 @@ function maxDifference(a: Uint8Array, b: Uint8Array): number {
 
 const dir = mkdtempSync(join(tmpdir(), 'rlrp-cli-images-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('image arguments', () => {
+  it('a file, a folder (its PNG and JPEG files, sorted, hidden ones left out) or a glob with * and ? in any segment; outputs named by relative path', () => {
+    const root = join(dir, 'args');
+    for (const path of ['a/x1.png', 'a/x2.JPG', 'a/notes.txt', 'a/.hidden.png', 'b/x1.png', 'b/y.jpeg', 'b/deeper/x3.png']) {
+      mkdirSync(join(root, path, '..'), { recursive: true });
+      writeFileSync(join(root, path), '');
+    }
+    const names = (args: string[]) => imageFiles(args.map((a) => join(root, a))).files.map((f) => f.relative);
+    expect(imageFiles([join(root, 'a/x1.png')])).toEqual({ files: [{ path: join(root, 'a/x1.png'), relative: 'x1.png' }], batch: false });
+    expect(imageFiles([join(root, 'a')]).batch).toBe(true);
+    expect(names(['a'])).toEqual(['x1.png', 'x2.JPG']);
+    expect(names(['*/x?.*'])).toEqual(['a/x1.png', 'a/x2.JPG', 'b/x1.png']);
+    expect(names(['b/*/*.png'])).toEqual(['deeper/x3.png']);
+    expect(names(['a/*'])).toEqual(['notes.txt', 'x1.png', 'x2.JPG']); // a glob takes what it matches; hidden files only when asked
+    expect(names(['a/.*'])).toEqual(['.hidden.png']);
+    expect(names(['a', 'a/x1.png'])).toEqual(['x1.png', 'x2.JPG']); // no duplicates
+    expect(() => names(['c/*.png'])).toThrow(/no files match '.*c\/\*\.png'/);
+    expect(() => names(['a/nothing.png'])).toThrow(/a\/nothing\.png: no such image file or folder/);
+    const planned = planOutputs(imageFiles([join(root, '*/x?.*')]).files, ['rlrp', 'epsilon']);
+    expect(planned.map((p) => [p.grid, p.heatmaps])).toEqual([
+      ['a/x1.png', { rlrp: 'a/x1.rlrp.png', epsilon: 'a/x1.epsilon.png' }],
+      ['a/x2.png', { rlrp: 'a/x2.rlrp.png', epsilon: 'a/x2.epsilon.png' }],
+      ['b/x1.png', { rlrp: 'b/x1.rlrp.png', epsilon: 'b/x1.epsilon.png' }],
+    ]);
+    expect(() => planOutputs(imageFiles([join(root, 'a/x1.png'), join(root, 'b/x1.png')]).files, ['rlrp'])).toThrow(/a\/x1\.png and .*b\/x1\.png would both write x1\.png/);
+  });
+});
 
 describe('rlrp explain on the bundled model and image', () => {
   it('fashion_sample.png with --preprocess unit gives exactly the relevance of fashion_sample.npy; the grid holds the input and the WGSL heatmaps', async () => {

@@ -35,10 +35,10 @@ export interface Summary {
 
 export const SUMMARY = 'summary.json';
 
-interface Planned { file: ImageFile; grid: string; heatmaps: Record<string, string> }
+export interface Planned { file: ImageFile; grid: string; heatmaps: Record<string, string> }
 
 /** Output names: the input's relative path with its extension replaced; two inputs may not share one. */
-function planOutputs(files: ImageFile[], methods: string[]): Planned[] {
+export function planOutputs(files: ImageFile[], methods: string[]): Planned[] {
   const owners = new Map<string, string>();
   return files.map((file) => {
     const stem = file.relative.replace(/\.[^./]*$/, '');

@@ -1,7 +1,8 @@
 /**
- * `--image` arguments to image files: a file, a folder (its PNG and JPEG files), or a glob with
- * `*` and `?` in any path segment (Node 20 has no fs.glob). Each file gets a name relative to
- * where its argument starts (the folder, or the glob's fixed prefix), which names its outputs.
+ * `--image` arguments to image files: a file, a folder (its PNG and JPEG files, hidden ones left
+ * out), or a glob with `*` and `?` in any path segment (Node 20 has no fs.glob). Each file gets
+ * a name relative to where its argument starts (the folder, or the glob's fixed prefix), which
+ * names its outputs.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
@@ -45,7 +46,7 @@ function expandGlob(pattern: string): ImageFile[] {
 }
 
 function listFolder(folder: string): ImageFile[] {
-  const names = readdirSync(folder).filter((n) => IMAGE_EXTENSIONS.test(n) && statSync(join(folder, n)).isFile()).sort();
+  const names = readdirSync(folder).filter((n) => IMAGE_EXTENSIONS.test(n) && !n.startsWith('.') && statSync(join(folder, n)).isFile()).sort();
   if (names.length === 0) throw new ImageError(`${folder}: no PNG or JPEG files in this folder`);
   return names.map((n) => ({ path: join(folder, n), relative: n }));
 }
