@@ -36,6 +36,17 @@ export function convertColor(image: RgbaImage, mode: ColorMode): Pixels {
   return { width: image.width, height: image.height, channels, data };
 }
 
+/** Pixels as opaque RGBA for display (grey repeated, alpha dropped). */
+export function toRgba(pixels: Pixels): RgbaImage {
+  const { width, height, channels, data } = pixels;
+  const out = new Uint8Array(width * height * 4);
+  for (let p = 0; p < width * height; p++) {
+    for (let c = 0; c < 3; c++) out[p * 4 + c] = data[p * channels + (channels === 1 ? 0 : c)];
+    out[p * 4 + 3] = 255;
+  }
+  return { width, height, data: out };
+}
+
 /** The crop box that load_img's keep_aspect_ratio resizes from (integer arithmetic as Keras's). */
 function centreCrop(width: number, height: number, targetHeight: number, targetWidth: number): Box {
   const cropHeight = Math.min(height, Math.floor((width * targetHeight) / targetWidth));

@@ -23,7 +23,8 @@ function packPixels(image: Pixels): Int32Array {
   return new Int32Array(words.buffer);
 }
 
-async function readBack(gpu: Gpu, source: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
+/** Copies `size` bytes of a GPU buffer from `offset` back to the CPU. */
+export async function readBack(gpu: Gpu, source: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
   const staging = gpu.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'heatmap read-back' });
   try {
     const encoder = gpu.device.createCommandEncoder();

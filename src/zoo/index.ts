@@ -10,7 +10,7 @@ import { KERAS_APPLICATIONS_BASE, zooEntry, type ZooEntry } from './registry.js'
  * folder, checked against Keras's hashes, then loaded offline.
  */
 
-export { ZOO, zooEntry, type ZooEntry } from './registry.js';
+export { ZOO, zooEntry, zooEntryForKerasName, type ZooEntry } from './registry.js';
 export { defaultCacheDir } from './download.js';
 
 export interface ResolveOptions {

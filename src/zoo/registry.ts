@@ -26,10 +26,12 @@ export interface ZooEntry {
   /** Per-sample input shape, NHWC. */
   inputShape: [number, number, number];
   classes: number;
+  /** The model's name in its Keras configuration, as keras.applications builds it (weights/zoo/<name>.json). */
+  kerasName: string;
 }
 
-function entry(name: string, path: string, hash: string | undefined, preset: ZooEntry['preset']): ZooEntry {
-  return { name, path, fileName: path.slice(path.lastIndexOf('/') + 1), hash, preset, inputShape: [224, 224, 3], classes: 1000 };
+function entry(name: string, path: string, hash: string | undefined, preset: ZooEntry['preset'], kerasName = name): ZooEntry {
+  return { name, path, fileName: path.slice(path.lastIndexOf('/') + 1), hash, preset, inputShape: [224, 224, 3], classes: 1000, kerasName };
 }
 
 export const ZOO: ReadonlyMap<string, ZooEntry> = new Map([
@@ -37,7 +39,7 @@ export const ZOO: ReadonlyMap<string, ZooEntry> = new Map([
   entry('vgg19', 'vgg19/vgg19_weights_tf_dim_ordering_tf_kernels.h5', 'cbe5617147190e668d6c5d5026f83318', 'caffe'),
   entry('resnet50', 'resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5', '2cb95161c43110f7111970584f804107', 'caffe'),
   // Keras's get_file for MobileNet passes no file_hash: there is no published hash to check.
-  entry('mobilenet', 'mobilenet/mobilenet_1_0_224_tf.h5', undefined, 'tf'),
+  entry('mobilenet', 'mobilenet/mobilenet_1_0_224_tf.h5', undefined, 'tf', 'mobilenet_1.00_224'),
 ].map((e) => [e.name, e]));
 
 /** The hash algorithm Keras's validate_file picks: sha256 for 64 hex digits, md5 otherwise. */
@@ -49,4 +51,12 @@ export function zooEntry(name: string): ZooEntry {
   const found = ZOO.get(name.toLowerCase());
   if (!found) throw new UnknownModelError(`unknown model name '${name}'; the models known by name are ${[...ZOO.keys()].join(', ')} (or give a path to a Keras file)`);
   return found;
+}
+
+/**
+ * The entry for a Keras model of this configuration name (keras.applications names its models
+ * so): a model file saved from Keras Applications, whose preprocessing follows from its architecture.
+ */
+export function zooEntryForKerasName(kerasName: string): ZooEntry | undefined {
+  return [...ZOO.values()].find((e) => e.kerasName === kerasName);
 }
