@@ -19,7 +19,7 @@ export function isHdf5(bytes: Uint8Array): boolean {
 }
 
 let fileCounter = 0;
-let modulePromise: Promise<{ FS: { writeFile(p: string, d: Uint8Array): void; unlink(p: string): void }; activate_throwing_error_handler(): number }> | undefined;
+let modulePromise: Promise<{ FS: { writeFile(p: string, d: Uint8Array, options?: { canOwn?: boolean }): void; unlink(p: string): void }; activate_throwing_error_handler(): number }> | undefined;
 
 function ready() {
   modulePromise ??= h5wasm.ready.then((module) => {
@@ -59,7 +59,9 @@ export class Hdf5File {
     checkGlobalHeaps(bytes, label);
     const module = await ready();
     const path = `/rlrp-${++fileCounter}.h5`;
-    module.FS.writeFile(path, bytes);
+    // The in-memory file system keeps a view of the bytes instead of copying them (the file is
+    // only read): one less copy of a 500 MB model.
+    module.FS.writeFile(path, bytes, { canOwn: true });
     try {
       return new Hdf5File(new h5wasm.File(path, 'r'), path, module.FS, label, bytes.length);
     } catch (e) {
