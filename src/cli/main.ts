@@ -10,6 +10,7 @@ import { readKerasModel, type KerasModel } from '../keras/load.js';
 import { formatNpy, parseNpy } from '../io/npy.js';
 import { Model } from '../model.js';
 import { InputShapeError } from '../errors.js';
+import { evaluateCommand } from './evaluate.js';
 import type { LayerRuleName, Method } from '../rules/index.js';
 
 const USAGE = `usage:
@@ -19,6 +20,7 @@ const USAGE = `usage:
                [--target N | N1,N2,...] [--layer <keras name>] [--out-npy rel.npy] [--out-png heat.png]
                [--config <arch.json>] [--json]
   rlrp inspect --model <file> [--config <arch.json>] [--json]
+  rlrp evaluate --model <file> --data <x.npy> --labels <labels.json> [--method m1,m2,...] [--out report/]   (rlrp evaluate --help)
 
   --model   Keras model: legacy .h5, Keras 3 .keras, or a weights-only .h5 / .weights.h5 with --config
   --config  architecture JSON (model.to_json()) for weights-only files
@@ -214,6 +216,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command ? 0 : 2;
   }
+  if (command === 'evaluate') return evaluateCommand(rest);
   const { values } = parseArgs({
     args: rest,
     options: {
