@@ -10,14 +10,15 @@ import { parseNpy } from '../io/npy.js';
 import { Model } from '../model.js';
 
 export const EVALUATE_USAGE = `usage:
-  rlrp evaluate --model <file> --data <x.npy> --labels <labels.json> [--method m1,m2,...] [--out report/]
+  rlrp evaluate --model <file> --data <x.npy> [--labels <labels.json>] [--method m1,m2,...] [--out report/]
                 [--samples N] [--metrics perturbation,robustness,conservation,randomization]
                 [--patch P] [--steps S] [--replacement mean|zero|blur|uniform] [--score probability|logit]
                 [--radii 0.01,0.02,0.05] [--draws D] [--randomization-samples K] [--examples E] [--seed N]
                 [--epsilon E] [--gamma G] [--low L --high H] [--config <arch.json>] [--title T]
 
   --data     float32 .npy, NHWC, batch first, preprocessed as the model expects
-  --labels   the true class of each sample: a JSON array of class indices (or an object with "labels")
+  --labels   the true class of each sample: a JSON array of class indices (or an object with "labels");
+             the classes explained and scored (without it: each sample's predicted class)
   --method   comma-separated (default rlrp,rlrp-plus,epsilon,zplus,epsilon-plus-flat,gradient-x-input,random);
              any of: ${EVAL_METHODS.join(', ')}
              (random: seeded Gaussian noise, a baseline that ignores input and model)
@@ -107,7 +108,7 @@ async function run(args: string[]): Promise<void> {
     },
     strict: true,
   });
-  if (!values.model || !values.data || !values.labels) throw new UsageError('evaluate needs --model, --data and --labels');
+  if (!values.model || !values.data) throw new UsageError('evaluate needs --model and --data');
   const methods = list(values.method, 'method', EVAL_METHODS) ?? DEFAULT_METHODS;
   const metrics = list<MetricGroup>(values.metrics, 'metrics', METRIC_GROUPS);
   const replacement = list<Replacement>(values.replacement, 'replacement', REPLACEMENTS)?.[0];
@@ -119,13 +120,13 @@ async function run(args: string[]): Promise<void> {
     examples: integer(values, 'examples', 0), seed: integer(values, 'seed', 0), radii: numbers(values, 'radii'),
   };
   const samples = integer(values, 'samples', 1);
-  const labels = await readLabels(values.labels);
+  const labels = values.labels === undefined ? undefined : await readLabels(values.labels);
   const out = values.out ?? 'report';
   const model = await Model.load(values.model, { config: values.config });
   try {
     const all = await readData(values.data, model.info.inputShape);
     const count = Math.min(all.count, samples ?? all.count);
-    if (labels.length < count) throw new InputShapeError(`--labels has ${labels.length} labels for ${count} samples`);
+    if (labels && labels.length < count) throw new InputShapeError(`--labels has ${labels.length} labels for ${count} samples`);
     const x = all.data.subarray(0, count * (all.data.length / all.count));
     const bound = (v: number[] | undefined, pick: (a: number, b: number) => number) => {
       if (v) return v.length === 1 ? v[0] : v;
@@ -135,7 +136,7 @@ async function run(args: string[]): Promise<void> {
     const last = { at: 0 };
     const started = performance.now();
     const { report, examples } = await evaluate(model, x, {
-      methods, methodOptions, labels: labels.slice(0, count), metrics, replacement, score, ...options,
+      methods, methodOptions, labels: labels?.slice(0, count), metrics, replacement, score, ...options,
       onProgress: (p) => progressLine(p, Boolean(process.stderr.isTTY), last),
     });
     const wallS = (performance.now() - started) / 1000;
