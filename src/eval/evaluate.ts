@@ -100,7 +100,7 @@ const METRIC_INFO: Record<string, MetricInfo> = {
   abpc: { label: 'Area between the curves (LeRF - MoRF)', better: 'higher', description: 'aopc_morf - aopc_lerf: how well the ranking separates relevant from irrelevant patches' },
   deletion_auc: { label: 'Deletion AUC', better: 'lower', description: 'area under the score as the most relevant patches are replaced (Petsiuk et al. 2018)' },
   insertion_auc: { label: 'Insertion AUC', better: 'higher', description: 'area under the score as the most relevant patches are put back into the replacement image' },
-  non_finite: { label: 'Non-finite values', better: 'lower', description: 'NaN or infinite relevance values over all explanations of the sample (original and noisy copies)' },
+  non_finite: { label: 'Non-finite values', better: 'lower', description: 'not-a-number or infinite relevance values over all explanations of the sample (original and noisy copies)' },
   conservation_error: { label: 'Conservation error at the input (sum)', better: 'lower', description: '|sum R_input - sum R_output| / |sum R_output|' },
   conservation_error_l1: { label: 'Conservation error at the input (L1)', better: 'lower', description: '| |R_input|_1 - |R_output|_1 | / |R_output|_1 (what R-LRP conserves)' },
   randomization_spearman: { label: 'Randomisation: Spearman after all layers randomised', better: 'lower', description: 'rank correlation of |heatmap| with the trained model\'s once every layer is randomised (Adebayo et al. 2018)' },
