@@ -20,7 +20,7 @@ export const EVALUATE_USAGE = `usage:
   --labels   the true class of each sample: a JSON array of class indices (or an object with "labels");
              the classes explained and scored (without it: each sample's predicted class)
   --method   comma-separated (default rlrp,rlrp-plus,epsilon,zplus,epsilon-plus-flat,gradient-x-input,random);
-             any of: ${EVAL_METHODS.join(', ')}
+             'all', or any of: ${EVAL_METHODS.join(', ')}
              (random: seeded Gaussian noise, a baseline that ignores input and model)
   --samples  evaluate only the first N samples
   --metrics  metric groups to run (default all)
@@ -109,7 +109,7 @@ async function run(args: string[]): Promise<void> {
     strict: true,
   });
   if (!values.model || !values.data) throw new UsageError('evaluate needs --model and --data');
-  const methods = list(values.method, 'method', EVAL_METHODS) ?? DEFAULT_METHODS;
+  const methods = values.method === 'all' ? [...EVAL_METHODS] : list(values.method, 'method', EVAL_METHODS) ?? DEFAULT_METHODS;
   const metrics = list<MetricGroup>(values.metrics, 'metrics', METRIC_GROUPS);
   const replacement = list<Replacement>(values.replacement, 'replacement', REPLACEMENTS)?.[0];
   const score = list(values.score, 'score', ['probability', 'logit'] as const)?.[0];
