@@ -115,6 +115,14 @@ function robustnessInfo(radius: number): Record<string, MetricInfo> {
   };
 }
 
+/** Every metric's description, in the report's order: faithfulness, robustness, conservation, randomisation, runtime. */
+function metricInfo(radii: readonly number[]): Record<string, MetricInfo> {
+  const entries = Object.entries(METRIC_INFO);
+  const robustness = Object.entries(Object.assign({}, ...radii.map(robustnessInfo)) as Record<string, MetricInfo>);
+  const at = entries.findIndex(([k]) => k === 'non_finite');
+  return Object.fromEntries([...entries.slice(0, at), ...robustness, ...entries.slice(at)]);
+}
+
 function checkOptions(model: Model, samples: number, options: EvaluationOptions): void {
   if (options.methods.length === 0) throw new InputShapeError('no methods to evaluate');
   for (const m of options.methods) {
@@ -269,7 +277,7 @@ export async function evaluate(model: Model, x: Float32Array, options: Evaluatio
       count, labels: options.labels ? [...options.labels] : null, predicted, targets,
       accuracy: options.labels ? predicted.filter((p, i) => p === options.labels![i]).length / count : null,
     },
-    methods: {}, summary: {}, per_sample: {}, metric_info: { ...METRIC_INFO, ...Object.assign({}, ...radii.map(robustnessInfo)) }, curves: {}, layers: {}, randomization: null,
+    methods: {}, summary: {}, per_sample: {}, metric_info: metricInfo(radii), curves: {}, layers: {}, randomization: null,
   };
   const examples: Examples = { image, inputs: x.slice(0, exampleCount * per), count: exampleCount, relevance: {} };
   const originals = new Map<string, Float32Array>();

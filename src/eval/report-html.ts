@@ -14,6 +14,8 @@ const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').rep
 const anchor = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, '_');
 const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '–' : Math.abs(v) >= 1000 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(4));
 
+const tick = (v: number) => (Number.isInteger(v) ? String(v) : fmt(v));
+
 interface Series { name: string; color: string; x: number[]; y: (number | null)[] }
 
 /** A line plot: one polyline per series, axes with min/max ticks, a legend. */
@@ -34,8 +36,8 @@ function linePlot(id: string, title: string, xLabel: string, yLabel: string, ser
   const axis = [
     `<line x1="${left}" y1="${h - bottom}" x2="${w - right}" y2="${h - bottom}" stroke="#444"/>`,
     `<line x1="${left}" y1="${top}" x2="${left}" y2="${h - bottom}" stroke="#444"/>`,
-    `<text x="${left}" y="${h - bottom + 14}" font-size="10" text-anchor="middle">${fmt(x0)}</text>`,
-    `<text x="${w - right}" y="${h - bottom + 14}" font-size="10" text-anchor="middle">${fmt(x1)}</text>`,
+    `<text x="${left}" y="${h - bottom + 14}" font-size="10" text-anchor="middle">${tick(x0)}</text>`,
+    `<text x="${w - right}" y="${h - bottom + 14}" font-size="10" text-anchor="middle">${tick(x1)}</text>`,
     `<text x="${left - 4}" y="${h - bottom}" font-size="10" text-anchor="end">${fmt(y0)}</text>`,
     `<text x="${left - 4}" y="${top + 8}" font-size="10" text-anchor="end">${fmt(y1)}</text>`,
     `<text x="${(left + w - right) / 2}" y="${h - 8}" font-size="11" text-anchor="middle">${escape(xLabel)}</text>`,
@@ -79,9 +81,10 @@ export function renderReportHtml(report: EvaluationReport, examples: Examples, d
   for (const key of keys) {
     const info = report.metric_info[key];
     const rows = methods.map((m) => ({ m, s: report.summary[m]?.[key] ?? null }));
-    const ranked = rows.filter((r) => r.s).map((r) => r.s!.mean);
+    // The random baseline is left out of "best": it is trivially stable.
+    const ranked = rows.filter((r) => r.s && r.m !== 'random').map((r) => r.s!.mean);
     const best = info.better === 'higher' ? Math.max(...ranked) : Math.min(...ranked);
-    const body = rows.map(({ m, s }) => `<tr${s && s.mean === best ? ' class="best"' : ''}><td><a href="#method-${anchor(m)}">${escape(m)}</a></td><td>${fmt(s?.mean)}</td><td>${s ? `[${fmt(s.ci95[0])}, ${fmt(s.ci95[1])}]` : '–'}</td><td>${s?.n ?? 0}</td></tr>`);
+    const body = rows.map(({ m, s }) => `<tr${s && m !== 'random' && s.mean === best ? ' class="best"' : ''}><td><a href="#method-${anchor(m)}">${escape(m)}</a></td><td>${fmt(s?.mean)}</td><td>${s ? `[${fmt(s.ci95[0])}, ${fmt(s.ci95[1])}]` : '–'}</td><td>${s?.n ?? 0}</td></tr>`);
     sections.push({
       id: `metric-${anchor(key)}`, title: info.label,
       html: `<p>${escape(info.description)}. <b>${info.better === 'higher' ? 'Higher' : 'Lower'} is better.</b> Key <code>${escape(key)}</code>.</p>
@@ -146,7 +149,7 @@ ${plot('morf', 'Deletion, most relevant first (lower is better)')}${plot('lerf',
 <style>
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:13px}
-td:first-child,th:first-child{text-align:left}tr.best td{font-weight:bold;background:#eef6ee}
+td:first-child,th:first-child{text-align:left;white-space:nowrap}tr.best td{font-weight:bold;background:#eef6ee}
 .grid img{image-rendering:pixelated;display:block}.swatch{display:inline-block;width:10px;height:10px;margin-right:6px}
 svg{margin:0 1em 1em 0;border:1px solid #eee}nav a{margin-right:1em}
 </style></head><body>
