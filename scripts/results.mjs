@@ -7,14 +7,14 @@
 //   node scripts/results.mjs --render-only                  (rewrite docs/results.md from out/results/)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, 'render-only': { type: 'boolean' } } });
 const FASHION_METHODS = 'rlrp,rlrp-plus,epsilon,zplus,epsilon-plus-flat,gradient-x-input,random';
-const fashion = (name, samples) => ({
+const fashion = (name, samples, methods = FASHION_METHODS) => ({
   name, trained: true,
-  args: ['--model', `weights/${name}.h5`, '--data', 'weights/fashion_test64.npy', '--labels', 'weights/fashion_test64.labels.json', '--samples', String(samples), '--method', FASHION_METHODS],
+  args: ['--model', `weights/${name}.h5`, '--data', 'weights/fashion_test64.npy', '--labels', 'weights/fashion_test64.labels.json', '--samples', String(samples), '--method', methods],
 });
 // Random-weight ImageNet architectures: one image, one noise radius and draw, no perturbation curves (a VGG16 forward pass takes ~20 s on a software adapter).
 const app = (name, methods) => ({
@@ -23,8 +23,8 @@ const app = (name, methods) => ({
     '--metrics', 'robustness,conservation', '--radii', '0.01', '--draws', '1', '--examples', '1'],
 });
 const RUNS = [
-  fashion('fashion_cnn', 64),
-  fashion('fashion_resnet', 32),
+  fashion('fashion_cnn', 32, 'all'),
+  fashion('fashion_resnet', 24),
   app('resnet50', 'rlrp,rlrp-plus,epsilon,zplus,epsilon-plus-flat,gradient-x-input'),
   app('vgg16', 'rlrp,rlrp-plus,epsilon-plus-flat,gradient-x-input'),
   app('vgg19', 'rlrp,rlrp-plus,epsilon-plus-flat,gradient-x-input'),
@@ -38,8 +38,11 @@ for (const run of RUNS) {
   mkdirSync(out, { recursive: true });
   const args = ['dist/cli/main.js', 'evaluate', ...run.args, '--out', out, '--title', `${run.name}${run.trained ? '' : ' (random weights)'}`];
   console.error(`$ node ${args.join(' ')}`);
+  const load = loadavg()[0];
   const result = spawnSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' } });
-  if (result.status !== 0) { console.error(`${run.name}: evaluate exited with ${result.status}`); process.exitCode = 1; }
+  if (result.status !== 0) { console.error(`${run.name}: evaluate exited with ${result.status}`); process.exitCode = 1; continue; }
+  // The machine's load beside the report: wall-clock figures from a shared machine need it.
+  writeFileSync(`${out}/load.json`, `${JSON.stringify({ load_average_1min: { start: load, end: loadavg()[0] } })}\n`);
 }
 
 const fmt = (v, digits = 3) => (v === null || v === undefined ? '–' : Math.abs(v) >= 1000 ? v.toFixed(0) : Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(1) : v.toFixed(digits));
@@ -93,6 +96,7 @@ for (const run of RUNS) {
   const robust = keys.filter((k) => k.startsWith('max_sensitivity') || k.startsWith('lipschitz') || k === 'non_finite');
   const other = keys.filter((k) => !faith.includes(k) && !robust.includes(k));
   const c = report.config;
+  const load = existsSync(`out/results/${run.name}/load.json`) ? JSON.parse(readFileSync(`out/results/${run.name}/load.json`, 'utf8')).load_average_1min : null;
   const parts = [
     `## ${run.name}${run.trained ? '' : ' — RANDOM WEIGHTS (no ImageNet weights offline): runtime and robustness only'}`,
     '',
@@ -102,7 +106,7 @@ for (const run of RUNS) {
     '',
     `${report.samples.count} sample(s)${report.samples.accuracy === null ? ', target: the predicted class' : `, target: the true label (model accuracy on them ${(report.samples.accuracy * 100).toFixed(1)}%)`}; ` +
       `${c.metrics.includes('perturbation') ? `patches ${c.patch}px (${c.patches}), ${c.steps} steps, replacement \`${c.replacement}\`, score: target ${c.score}; ` : ''}` +
-      `noise radii ${c.radii.join(', ')} of the data range, ${c.draws} draw(s); adapter ${c.adapter}; wall ${report.wall_s.toFixed(0)} s. Mean [95% interval] over samples; best non-random method in bold.`,
+      `noise radii ${c.radii.join(', ')} of the data range, ${c.draws} draw(s); adapter ${c.adapter}; wall ${report.wall_s.toFixed(0)} s${load ? ` (1-minute load average ${load.start.toFixed(1)} at the start, ${load.end.toFixed(1)} at the end, on a shared machine)` : ''}. Mean [95% interval] over samples; best non-random method in bold.`,
   ];
   if (faith.length) parts.push('', '### Faithfulness (perturbation)', '', table(report, faith));
   if (robust.length) parts.push('', '### Robustness', '', table(report, robust));
