@@ -251,6 +251,17 @@ describe('rlrp evaluate (CLI) and its reports', () => {
     expect(html.replace(/data:image\/png;base64,[^"]+/g, '')).not.toMatch(/NaN|undefined/);
   });
 
+  it('the box rules get the data range as their bounds unless --low/--high say otherwise', async () => {
+    const out = join(dir, 'box');
+    const { code, stderr } = await run(['--model', 'weights/fashion_cnn.h5', '--data', 'weights/fashion_test64.npy', '--samples', '2', '--method', 'zbox,epsilon-gamma-box', '--metrics', 'conservation', '--examples', '0', '--out', out]);
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report.config.method_options).toMatchObject({ low: 0, high: 1 });
+    expect(report.samples.labels).toBeNull();
+    expect(report.config.target).toBe('predicted class');
+    expect(Object.keys(report.methods)).toEqual(['zbox', 'epsilon-gamma-box']);
+  });
+
   it('bad input: exit 2 with usage for unknown methods and folders, 1 for data that does not fit the model', async () => {
     const base = ['--model', 'weights/fashion_cnn.h5', '--labels', 'weights/fashion_test64.labels.json', '--out', join(dir, 'bad')];
     const unknown = await run([...base, '--data', 'weights/fashion_test64.npy', '--method', 'rlrp,nope']);

@@ -130,7 +130,7 @@ async function run(args: string[]): Promise<void> {
     const x = all.data.subarray(0, count * (all.data.length / all.count));
     const bound = (v: number[] | undefined, pick: (a: number, b: number) => number) => {
       if (v) return v.length === 1 ? v[0] : v;
-      return methods.some((m) => m === 'zbox' || m === 'epsilon-gamma-box') ? x.reduce(pick) : undefined;
+      return methods.some((m) => m === 'zbox' || m === 'epsilon-gamma-box') ? x.reduce((a, b) => pick(a, b)) : undefined;
     };
     const methodOptions = { epsilon, gamma, low: bound(numbers(values, 'low'), Math.min), high: bound(numbers(values, 'high'), Math.max) };
     const last = { at: 0 };
