@@ -215,6 +215,14 @@ async function scoreImages(model: Model, images: Float32Array, per: number, targ
   return out;
 }
 
+/** max - min of the data (1 for constant data): the unit of the noise radii. */
+function valueRange(x: Float32Array): number {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of x) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  return hi - lo || 1;
+}
+
 const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
 const mean = (rows: number[][]) => rows[0].map((_, k) => rows.reduce((a, r) => a + r[k], 0) / rows.length);
 
@@ -238,13 +246,7 @@ export async function evaluate(model: Model, x: Float32Array, options: Evaluatio
   const predictChunk = rowsPerChunk(per, 32 << 20, 256);
   const explainChunk = rowsPerChunk(per, 8 << 20, 64);
   const explainer = new Explainer(model, per, explainChunk, seed, methodOptions);
-  let range = 0;
-  {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of x) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
-    range = hi - lo || 1;
-  }
+  const range = valueRange(x);
   const outputLayer = model.graph.nodes[model.graph.output].kerasName;
   const started = performance.now();
   const stagesTopDown = randomizationSamples > 0 ? layersTopDown(model.keras) : [];
@@ -255,7 +257,7 @@ export async function evaluate(model: Model, x: Float32Array, options: Evaluatio
     options.onProgress?.({ done, total, stage, elapsedMs: performance.now() - started });
   };
 
-  // The targets: the labels, or the predicted classes. One batched forward pass gives both.
+  // The targets: the labels, or the predicted classes (batched forward passes).
   const sampleIds = Array.from({ length: count }, (_, i) => i);
   const predicted: number[] = [];
   for (let start = 0; start < count; start += predictChunk) {
