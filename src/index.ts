@@ -7,3 +7,5 @@ export type { Graph, GraphNode, Shape } from './graph/ir.js';
 export { parseNpy, formatNpy, type NpyArray, NpyError } from './io/npy.js';
 export { RlrpError, ModelFormatError, UnsupportedLayerError, InputShapeError, GpuError } from './errors.js';
 export { SUPPORTED_LAYERS } from './graph/build.js';
+export { evaluate, EVAL_METHODS, METRIC_GROUPS, type EvalMethod, type EvaluationOptions, type EvaluationReport, type Examples, type MetricGroup, type Progress } from './eval/evaluate.js';
+export { renderReportHtml } from './eval/report-html.js';
