@@ -22,3 +22,5 @@ export { renderHeatmap, readTexture } from './image/render.js';
 export { composeGrid, type Panel, type GridOptions } from './image/grid.js';
 export { encodePng } from './image/png.js';
 export { classNames } from './image/labels.js';
+export { evaluate, EVAL_METHODS, METRIC_GROUPS, type EvalMethod, type EvaluationOptions, type EvaluationReport, type Examples, type MetricGroup, type Progress } from './eval/evaluate.js';
+export { renderReportHtml } from './eval/report-html.js';

@@ -46,6 +46,7 @@ commands:
   explain   relevance heatmaps of images or arrays (R-LRP, classical LRP rules, gradients)
   predict   class scores of images or arrays
   inspect   a model's layers, shapes, parameter counts, support and preprocessing
+  evaluate  faithfulness, robustness and sanity metrics of methods on a data set, as JSON and HTML
 
 examples:
   rlrp explain --model vgg16 --image cat.jpg --method rlrp,epsilon-plus-flat --out cat-explained.png
@@ -53,6 +54,7 @@ examples:
   rlrp explain --model weights/fashion_cnn.h5 --image weights/images/fashion_sample.png --preprocess unit --out fashion.png
   rlrp predict --model resnet50 --image cat.jpg
   rlrp inspect --model weights/fashion_cnn.h5
+  rlrp evaluate --model weights/fashion_cnn.h5 --data weights/fashion_test64.npy --labels weights/fashion_test64.labels.json --out report/
 
 ${EXIT_CODES}`,
 

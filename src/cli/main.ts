@@ -33,12 +33,14 @@ let current = 'main';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
+  // evaluate parses its own options and answers its own --help (src/cli/evaluate.ts).
+  if (command === 'evaluate' || (command === 'help' && args[0] === 'evaluate')) return (await import('./evaluate.js')).evaluateCommand(command === 'help' ? ['--help'] : args);
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     const topic = command === 'help' && args[0] && args[0] in COMMANDS ? args[0] : 'main';
     (command ? process.stdout : process.stderr).write(`${HELP[topic]}\n`);
     return command ? 0 : 2;
   }
-  if (!(command in COMMANDS)) throw new UsageError(`unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  if (!(command in COMMANDS)) throw new UsageError(`unknown command '${command}' (commands: ${[...Object.keys(COMMANDS), 'evaluate'].join(', ')})`);
   current = command;
   const { options, run } = COMMANDS[command as keyof typeof COMMANDS];
   if (args.includes('--help') || args.includes('-h')) {

@@ -1,18 +1,10 @@
 import type { KerasLayer } from '../../src/keras/config.js';
 import type { KerasModel } from '../../src/keras/load.js';
 import type { Hdf5Tensor } from '../../src/keras/hdf5.js';
+import { seededRandom } from '../../src/eval/statistics.js';
 
 /** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = seededRandom;
 
 export function randomArray(random: () => number, n: number, scale = 1, offset = 0): Float32Array {
   return Float32Array.from({ length: n }, () => offset + scale * (random() * 2 - 1));
