@@ -5,7 +5,7 @@
 // no workgroup tiles: on CPU adapters (one invocation per SIMD lane) barriers and the copy
 // into shared memory cost more than the cache misses they save. Channels are read as vec4
 // when VEC_IN (input channels, stride and offset multiples of 4) and the kernel's columns as
-// vec4 when VEC_OUT (chunk width a multiple of 4), so that one load serves four FMAs. F16: the
+// vec4 when WEIGHT_VEC (chunk width a multiple of 4), so that one load serves four FMAs. F16: the
 // kernel is stored in half precision and widened on load (accumulation stays f32).
 #if ${F16}
 enable f16;
@@ -26,33 +26,17 @@ const IN_WIDTH = 4u;
 alias InVec = f32;
 const IN_WIDTH = 1u;
 #endif
-#if ${VEC_OUT}
-alias OutVec = vec4<f32>;
-const OUT_WIDTH = 4u;
-#if ${F16}
-alias StoredVec = vec4<f16>;
-#else
-alias StoredVec = vec4<f32>;
-#endif
-#else
-alias OutVec = f32;
-const OUT_WIDTH = 1u;
-#if ${F16}
-alias StoredVec = f16;
-#else
-alias StoredVec = f32;
-#endif
-#endif
+//#include weight_vec
 
 @group(0) @binding(0) var<storage, read> src: array<InVec>;
-@group(0) @binding(1) var<storage, read> weight: array<StoredVec>;
+@group(0) @binding(1) var<storage, read> weight: array<StoredWeight>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
 const TM = ${TM}u;
 const TN = ${TN}u;
-const COLS = TN / OUT_WIDTH;
+const COLS = TN / WEIGHT_WIDTH;
 
 //#include activation_fn
 
@@ -64,8 +48,8 @@ fn lane(v: InVec, i: u32) -> f32 {
 #endif
 }
 
-fn component(v: OutVec, j: u32) -> f32 {
-#if ${VEC_OUT}
+fn component(v: WeightVec, j: u32) -> f32 {
+#if ${WEIGHT_VEC}
   return v[j];
 #else
   return v;
@@ -76,7 +60,7 @@ fn component(v: OutVec, j: u32) -> f32 {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row0 = gid.y * TM;
   let col0 = gid.x * TN;
-  let colsVec = p.N / OUT_WIDTH;
+  let colsVec = p.N / WEIGHT_WIDTH;
   let inVecs = p.srcC / IN_WIDTH;
   // Where each row's window starts. Rows past M repeat the last row; they are not stored.
   var sampleRow: array<u32, TM>;
@@ -91,9 +75,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   // Columns past N read the last column (in bounds); they are not stored either.
   var colAt: array<u32, COLS>;
-  for (var j = 0u; j < COLS; j++) { colAt[j] = min(col0 / OUT_WIDTH + j, colsVec - 1u); }
+  for (var j = 0u; j < COLS; j++) { colAt[j] = min(col0 / WEIGHT_WIDTH + j, colsVec - 1u); }
 
-  var acc: array<OutVec, TM * COLS>;
+  var acc: array<WeightVec, TM * COLS>;
   for (var ky = 0u; ky < p.KH; ky++) {
     for (var kx = 0u; kx < p.KW; kx++) {
       var base: array<u32, TM>;
@@ -112,8 +96,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         for (var l = 0u; l < IN_WIDTH; l++) {
           let wRow = (tapRow + c * IN_WIDTH + l) * colsVec;
           for (var j = 0u; j < COLS; j++) {
-            let b = OutVec(weight[wRow + colAt[j]]);
-            for (var i = 0u; i < TM; i++) { acc[i * COLS + j] = fma(OutVec(lane(a[i], l)), b, acc[i * COLS + j]); }
+            let b = WeightVec(weight[wRow + colAt[j]]);
+            for (var i = 0u; i < TM; i++) { acc[i * COLS + j] = fma(WeightVec(lane(a[i], l)), b, acc[i * COLS + j]); }
           }
         }
       }
@@ -126,7 +110,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var j = 0u; j < TN; j++) {
       let col = col0 + j;
       if (col >= p.N) { break; }
-      let sum = component(acc[i * COLS + j / OUT_WIDTH], j % OUT_WIDTH);
+      let sum = component(acc[i * COLS + j / WEIGHT_WIDTH], j % WEIGHT_WIDTH);
 #if ${HAS_BIAS}
       output[row * p.outStride + p.outOffset + col] = activate(sum + bias[p.outOffset + col]);
 #else

@@ -3,7 +3,7 @@
 // rows = input pixels of the batch, cols = input channels, and the sum runs over the taps
 // (ky, kx) and the output channels of this weight chunk, read from the outputs whose windows
 // hold the pixel. Both operands are contiguous along output channels (R in NHWC, the Keras
-// kernel [ky][kx][c_in][c_out]), so with VEC (chunk width, R's stride and offset multiples of
+// kernel [ky][kx][c_in][c_out]), so with WEIGHT_VEC (chunk width, R's stride and offset multiples of
 // 4) each step is a vec4 dot product. As in conv2d.wgsl, each thread owns TM x TN outputs and
 // reads storage directly. With strides, pixels of one phase (iy % SH, ix % SW) are reached by
 // the same taps only, so each phase is its own slice of the grid (workgroup_id.z) and loops
@@ -21,26 +21,10 @@ struct Params {
   padLeft: u32, relStride: u32, relOffset: u32, _pad0: u32,
 }
 
-#if ${VEC}
-alias Vec = vec4<f32>;
-const WIDTH = 4u;
-#if ${F16}
-alias StoredVec = vec4<f16>;
-#else
-alias StoredVec = vec4<f32>;
-#endif
-#else
-alias Vec = f32;
-const WIDTH = 1u;
-#if ${F16}
-alias StoredVec = f16;
-#else
-alias StoredVec = f32;
-#endif
-#endif
+//#include weight_vec
 
-@group(0) @binding(0) var<storage, read> rel: array<Vec>;
-@group(0) @binding(1) var<storage, read> weight: array<StoredVec>;
+@group(0) @binding(0) var<storage, read> rel: array<WeightVec>;
+@group(0) @binding(1) var<storage, read> weight: array<StoredWeight>;
 @group(0) @binding(2) var<storage, read> act: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
@@ -48,8 +32,8 @@ alias StoredVec = f32;
 const TM = ${TM}u;
 const TN = ${TN}u;
 
-fn dot4(a: Vec, b: Vec) -> f32 {
-#if ${VEC}
+fn dot4(a: WeightVec, b: WeightVec) -> f32 {
+#if ${WEIGHT_VEC}
   return dot(a, b);
 #else
   return a * b;
@@ -67,7 +51,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row0 = gid.y * TM;
   let col0 = gid.x * TN;
   if (row0 >= M) { return; }
-  let vecs = p.count / WIDTH;
+  let vecs = p.count / WEIGHT_WIDTH;
   // Rows past M repeat the last row and columns past N the last column; neither is stored.
   var sampleRow: array<u32, TM>;
   var pixel: array<u32, TM>;
@@ -103,16 +87,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let oy = u32(ty) / ${SH};
         let ox = u32(tx) / ${SW};
         hit[i] = ty >= 0 && tx >= 0 && oy < p.srcH && ox < p.srcW;
-        base[i] = select(0u, (((sampleRow[i] + oy) * p.srcW + ox) * p.relStride + p.relOffset) / WIDTH, hit[i]);
+        base[i] = select(0u, (((sampleRow[i] + oy) * p.srcW + ox) * p.relStride + p.relOffset) / WEIGHT_WIDTH, hit[i]);
       }
       let tap = (ky * p.KW + kx) * p.N;
       for (var c = 0u; c < vecs; c++) {
-        var r: array<Vec, TM>;
-        for (var i = 0u; i < TM; i++) { r[i] = select(Vec(), rel[base[i] + c], hit[i]); }
+        var r: array<WeightVec, TM>;
+        for (var i = 0u; i < TM; i++) { r[i] = select(WeightVec(), rel[base[i] + c], hit[i]); }
         for (var j = 0u; j < TN; j++) {
-          let w = Vec(weight[(tap + col[j]) * vecs + c]);
+          let w = WeightVec(weight[(tap + col[j]) * vecs + c]);
 #if ${PLUS}
-          let wNeg = min(w, Vec());
+          let wNeg = min(w, WeightVec());
           let wPos = w - wNeg;
 #else
           let wPos = w;

@@ -20,7 +20,7 @@ export async function convMessage(res: GpuResources, node: ConvNode, weights: Co
   const dispatches: Dispatch[] = [];
   for (const [i, chunk] of weights.chunks.entries()) {
     const pipeline = await res.pipeline('conv2d_transposed', {
-      ...tile, VEC: chunk.count % 4 === 0 && outC % 4 === 0 && chunk.start % 4 === 0, F16: weights.f16, PLUS: plus, ACCUMULATE: accumulate || i > 0, SH: w.strides[0], SW: w.strides[1],
+      ...tile, WEIGHT_VEC: chunk.count % 4 === 0 && outC % 4 === 0 && chunk.start % 4 === 0, F16: weights.f16, PLUS: plus, ACCUMULATE: accumulate || i > 0, SH: w.strides[0], SW: w.strides[1],
     });
     const params = res.uniform([
       batch, inC, outH, outW, chunk.count, inH, inW, w.kernel[0], w.kernel[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2], outC, chunk.start,
