@@ -5,16 +5,16 @@
 // 100% line: a plain 1024^3 matmul (matmul-calibration.wgsl) timed the same way. Medians of
 // --runs (default 3) after a warm-up. With --f16, batch 1 also runs with f16 kernels and
 // reports their error against f32. Prints a table and writes bench-results/bench.json.
-// Usage: node scripts/bench/bench.mjs [--apps] [--models a,b] [--runs N] [--batches 1,8] [--f16]
+// Usage: node scripts/bench/bench.mjs [--apps] [--models a,b] [--runs N] [--batches 1,8] [--f16] [--out file.json]
 //   --apps    adds the Keras Applications models that scripts/keras-apps/setup.sh writes
 /* global GPUBufferUsage, GPUMapMode -- installed by acquireGpu (Dawn's globals) */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Model, acquireGpu } from '../../dist/index.js';
 
-const { values } = parseArgs({ options: { apps: { type: 'boolean' }, f16: { type: 'boolean' }, models: { type: 'string' }, runs: { type: 'string', default: '3' }, batches: { type: 'string', default: '1,8' } } });
+const { values } = parseArgs({ options: { apps: { type: 'boolean' }, f16: { type: 'boolean' }, out: { type: 'string', default: 'bench-results/bench.json' }, models: { type: 'string' }, runs: { type: 'string', default: '3' }, batches: { type: 'string', default: '1,8' } } });
 const runs = Number(values.runs);
 const batches = values.batches.split(',').map(Number);
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
@@ -191,7 +191,7 @@ const format = (key, v) => (typeof v !== 'number' ? v ?? '-' : key.endsWith('byt
 console.log(`\nadapter: ${gpu.adapter}; calibration matmul ${calibration.toFixed(2)} GFLOP/s; medians of ${runs} runs after a warm-up\n`);
 console.log(columns.map(([, title]) => title).join('\t'));
 for (const row of rows) console.log(columns.map(([key]) => format(key, row[key])).join('\t'));
-mkdirSync('bench-results', { recursive: true });
-writeFileSync('bench-results/bench.json', JSON.stringify({ adapter: gpu.adapter, calibration_gflops: calibration, runs, date: new Date().toISOString(), rows }, null, 2));
-console.log('\nwrote bench-results/bench.json');
+mkdirSync(dirname(values.out), { recursive: true });
+writeFileSync(values.out, JSON.stringify({ adapter: gpu.adapter, calibration_gflops: calibration, runs, date: new Date().toISOString(), rows }, null, 2));
+console.log(`\nwrote ${values.out}`);
 process.exit(0);
