@@ -16,19 +16,19 @@ const fashion = (name, samples, methods = FASHION_METHODS) => ({
   name, trained: true,
   args: ['--model', `weights/${name}.h5`, '--data', 'weights/fashion_test64.npy', '--labels', 'weights/fashion_test64.labels.json', '--samples', String(samples), '--method', methods],
 });
-// Random-weight ImageNet architectures: one image, one noise radius and draw, no perturbation curves (a VGG16 forward pass takes ~20 s on an idle software adapter).
+// Random-weight ImageNet architectures: one image, one noise radius and draw, no perturbation curves (a VGG16 forward pass takes ~3.5 s on an idle software adapter).
 const app = (name, methods, metrics = 'robustness,conservation') => ({
   name, trained: false, file: `.cache/keras-apps/${name}.h5`,
   args: ['--model', `.cache/keras-apps/${name}.h5`, '--data', `.cache/keras-apps/${name}.inputs.npy`, '--samples', '1', '--method', methods,
     '--metrics', metrics, '--radii', '0.01', '--draws', '1', '--examples', '1'],
 });
+const APP_METHODS = 'rlrp,rlrp-plus,epsilon,zplus,epsilon-plus-flat,gradient-x-input';
 const RUNS = [
   fashion('fashion_cnn', 32, 'all'),
   fashion('fashion_resnet', 24),
-  app('resnet50', 'rlrp,rlrp-plus,epsilon,zplus,epsilon-plus-flat,gradient-x-input'),
-  // VGG explanations take minutes each on a software adapter: the two R-LRP variants only, and VGG19 without the noisy copies.
-  app('vgg16', 'rlrp,rlrp-plus'),
-  app('vgg19', 'rlrp,rlrp-plus', 'conservation'),
+  app('resnet50', APP_METHODS),
+  app('vgg16', APP_METHODS),
+  app('vgg19', APP_METHODS),
 ];
 
 const only = values.only?.split(',');
