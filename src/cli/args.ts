@@ -43,21 +43,32 @@ export function numberFlag(values: Values, name: string): number | undefined {
   return value;
 }
 
-/** A whole number >= 1, or `fallback` when the flag is absent. */
-export function countFlag(values: Values, name: string, fallback: number): number {
+/** A whole number >= `min`, or undefined when the flag is absent. */
+export function wholeFlag(values: Values, name: string, min: number): number | undefined {
   const text = stringFlag(values, name);
-  if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new UsageError(`--${name} must be a positive whole number, got '${text}'`);
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw new UsageError(`--${name} must be ${min === 1 ? 'a positive whole number' : `a whole number >= ${min}`}, got '${text}'`);
   return Number(text);
 }
 
-/** A number, or a comma-separated list (one per input channel). */
-export function boundFlag(values: Values, name: string): number | number[] | undefined {
+/** A whole number >= 1, or `fallback` when the flag is absent. */
+export function countFlag(values: Values, name: string, fallback: number): number {
+  return wholeFlag(values, name, 1) ?? fallback;
+}
+
+/** Comma-separated numbers (one or more). */
+export function numberListFlag(values: Values, name: string): number[] | undefined {
   const text = stringFlag(values, name);
   if (text === undefined) return undefined;
   const list = text.split(',').map((t) => Number(t));
   if (list.some((v) => !Number.isFinite(v))) throw new UsageError(`--${name} must be a number or comma-separated numbers, got '${text}'`);
-  return list.length === 1 ? list[0] : list;
+  return list;
+}
+
+/** A number, or a comma-separated list (one per input channel). */
+export function boundFlag(values: Values, name: string): number | number[] | undefined {
+  const list = numberListFlag(values, name);
+  return list?.length === 1 ? list[0] : list;
 }
 
 export function rulesFlag(text: string | undefined): Record<string, LayerRuleName> | undefined {

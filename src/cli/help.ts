@@ -139,4 +139,40 @@ examples:
   rlrp inspect --model vgg19 --json
 
 ${EXIT_CODES}`,
+  evaluate: `usage: rlrp evaluate --model <file|name> --data <x.npy|folder> [--preprocess <preset>] [--labels <labels.json>] [--method m1,m2,...] [--out report/]
+              [--samples N] [--metrics perturbation,robustness,conservation,randomization]
+              [--patch P] [--steps S] [--replacement mean|zero|blur|uniform] [--score probability|logit]
+              [--radii 0.01,0.02,0.05] [--draws D] [--randomization-samples K] [--examples E] [--seed N]
+              [--epsilon E] [--gamma G] [--low L --high H] [--config <arch.json>] [--title T]
+
+Scores explanation methods on a data set: region perturbation (AOPC, insertion/deletion AUC),
+robustness to input noise, conservation and cascading layer randomisation. Writes
+<out>/report.json and a self-contained <out>/report.html.
+
+${MODEL}
+  --data     float32 .npy, NHWC, batch first, preprocessed as the model expects; or a folder of PNG/JPEG
+             images (sorted by name; --labels then follow that order), resized to the model's input
+  --preprocess  for an image folder: caffe, tf, torch, unit or raw (as keras.applications' preprocess_input)
+  --labels   the true class of each sample: a JSON array of class indices (or an object with "labels");
+             the classes explained and scored (without it: each sample's predicted class)
+  --method   comma-separated (default rlrp,rlrp-plus,epsilon,zplus,epsilon-plus-flat,gradient-x-input,random);
+             'all', or any method of rlrp explain, or random
+             (random: seeded Gaussian noise, a baseline that ignores input and model)
+  --samples  evaluate only the first N samples
+  --metrics  metric groups to run (default all)
+  --patch    side of the square patches perturbed together (default image side / 14)
+  --steps    perturbation steps from no patch to all patches (default 16)
+  --replacement  what a perturbed patch becomes (default mean: the image's channel means)
+  --radii    input noise radii for the robustness metrics, as fractions of the data's value range
+  --draws    noisy copies per radius and sample (default 4)
+  --randomization-samples  samples in the cascading randomisation check (default 8; 0: off)
+  --examples samples shown in the report's heatmap grid (default 4)
+  --low, --high  input range for zbox and epsilon-gamma-box (default: the data's minimum and maximum)
+  --out      folder for report.json and report.html (default report/)
+
+examples:
+  rlrp evaluate --model weights/fashion_cnn.h5 --data weights/fashion_test64.npy --labels weights/fashion_test64.labels.json --out report/
+  rlrp evaluate --model weights/fashion_cnn.h5 --data images/ --preprocess unit --method all --samples 16
+
+${EXIT_CODES}`,
 };

@@ -24,6 +24,15 @@ const COMMANDS = {
     run: async (values: Values, rest: string[]) => (await import('./predict.js')).predict(values, rest),
   },
   inspect: { options: MODEL_OPTIONS, run: async (values: Values) => (await import('./inspect.js')).inspect(values) },
+  evaluate: {
+    options: {
+      ...MODEL_OPTIONS, data: { type: 'string' }, preprocess: { type: 'string' }, labels: { type: 'string' }, method: { type: 'string' }, out: { type: 'string' },
+      samples: { type: 'string' }, metrics: { type: 'string' }, patch: { type: 'string' }, steps: { type: 'string' }, replacement: { type: 'string' }, score: { type: 'string' },
+      radii: { type: 'string' }, draws: { type: 'string' }, 'randomization-samples': { type: 'string' }, examples: { type: 'string' }, seed: { type: 'string' },
+      epsilon: { type: 'string' }, gamma: { type: 'string' }, low: { type: 'string' }, high: { type: 'string' }, title: { type: 'string' },
+    },
+    run: async (values: Values) => (await import('./evaluate.js')).evaluate(values),
+  },
 } as const;
 
 /** The usage lines of a command's help (its text up to the first blank line). */
@@ -33,21 +42,20 @@ let current = 'main';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
-  // evaluate parses its own options and answers its own --help (src/cli/evaluate.ts).
-  if (command === 'evaluate' || (command === 'help' && args[0] === 'evaluate')) return (await import('./evaluate.js')).evaluateCommand(command === 'help' ? ['--help'] : args);
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     const topic = command === 'help' && args[0] && args[0] in COMMANDS ? args[0] : 'main';
     (command ? process.stdout : process.stderr).write(`${HELP[topic]}\n`);
     return command ? 0 : 2;
   }
-  if (!(command in COMMANDS)) throw new UsageError(`unknown command '${command}' (commands: ${[...Object.keys(COMMANDS), 'evaluate'].join(', ')})`);
+  if (!(command in COMMANDS)) throw new UsageError(`unknown command '${command}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
   current = command;
   const { options, run } = COMMANDS[command as keyof typeof COMMANDS];
   if (args.includes('--help') || args.includes('-h')) {
     console.log(HELP[command]);
     return 0;
   }
-  const { values, rest } = parseCommand(args, options, command !== 'inspect');
+  // explain and predict take extra arguments as images (an unquoted glob the shell expanded).
+  const { values, rest } = parseCommand(args, options, command === 'explain' || command === 'predict');
   await run(values, rest);
   return 0;
 }

@@ -84,8 +84,9 @@ export async function renderHeatmap(gpu: Gpu, relevance: GPUBuffer, layout: Rele
       pass.setBindGroup(0, device.createBindGroup({ label: 'heatmap', layout: render.getBindGroupLayout(0), entries }));
       pass.dispatchWorkgroups(Math.ceil(width / 8), Math.ceil(height / 8));
       pass.end();
+      // No wait: later submissions on this queue see the texture, and the buffers destroyed
+      // below stay alive until the work using them is done.
       device.queue.submit([encoder.finish()]);
-      await device.queue.onSubmittedWorkDone();
       return texture;
     });
   } catch (e) {
