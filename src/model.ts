@@ -437,8 +437,8 @@ export class Model {
       const slots = compiled.stats.slots;
       const layers = [...this.graph.layerOutputs].filter(([, id]) => id < nodes).map(([name, id]) => ({
         name,
-        l1: Array.from({ length: batch }, (_, n) => stats[(n * slots + id) * 2]),
-        sum: Array.from({ length: batch }, (_, n) => stats[(n * slots + id) * 2 + 1]),
+        l1: Array.from({ length: batch }, (_, n) => stats[(n * slots + compiled.statSlot(id)) * 2]),
+        sum: Array.from({ length: batch }, (_, n) => stats[(n * slots + compiled.statSlot(id)) * 2 + 1]),
       }));
       requireFinite(logits, classes, 'logits');
       for (const layer of layers) {

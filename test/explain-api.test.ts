@@ -40,6 +40,31 @@ describe.runIf(available)('explain API', () => {
     await expect(model.explain(x.data, { layer: 'nope' })).rejects.toThrow(/no layer named 'nope'/);
   });
 
+  // The report's statistics come from several places (a norm pass, R-LRP's rescale, a buffer
+  // shared with an activation): each must equal the relevance actually held at that layer.
+  it('every layer of a residual model: the report equals the sums of the relevance at that layer', async () => {
+    const model = await Model.load(fixture('models/generated/k3_resnet_cifar_trained.keras'), { gpu: await testGpu() });
+    models.push(model);
+    const x = readNpy(fixture('reference/k3_resnet_cifar_trained/inputs.npy'));
+    const batch = Math.min(2, x.shape[0]);
+    const input = x.data.subarray(0, (x.data.length / x.shape[0]) * batch);
+    for (const method of ['rlrp', 'rlrp-plus', 'epsilon-plus-flat', 'gradient'] as const) {
+      const { layers } = await model.explain(input, { method });
+      for (const { name, l1, sum } of layers) {
+        const at = await model.explain(input, { method, layer: name });
+        const per = at.relevance.length / batch;
+        for (let n = 0; n < batch; n++) {
+          let s = 0;
+          let a = 0;
+          for (let i = n * per; i < (n + 1) * per; i++) { s += at.relevance[i]; a += Math.abs(at.relevance[i]); }
+          const scale = Math.max(a, 1e-30);
+          expect(Math.abs(l1[n] - a) / scale, `${method} ${name} L1`).toBeLessThanOrEqual(1e-5);
+          expect(Math.abs(sum[n] - s) / scale, `${method} ${name} sum`).toBeLessThanOrEqual(1e-5);
+        }
+      }
+    }
+  });
+
   it('explainOnGpu leaves the relevance in a caller-owned GPUBuffer equal to explain()', async () => {
     const { model, x } = await load();
     const { device } = model.gpu;

@@ -1,5 +1,5 @@
-import type { Graph } from '../graph/ir.js';
-import { sizeOf } from '../graph/ir.js';
+import type { Graph, GraphNode } from '../graph/ir.js';
+import { consumers, sizeOf } from '../graph/ir.js';
 import type { Gpu } from '../gpu/device.js';
 import { GpuResources, type Dispatch, type TensorRef } from '../gpu/resources.js';
 import { ForwardPlan, type UploadedWeights } from '../engine/forward.js';
@@ -12,6 +12,7 @@ import { l1Norm, StatsBuffer } from './stats.js';
  * a fixed micro-batch. The scheduler walks the graph backwards: once every consumer of a node
  * has sent its share, the node's relevance is complete; its per-sample L1 norm and sum are
  * recorded (the rule's rescale and the per-layer report use them) and the rule sends it on.
+ * Statistics the rule's own dispatches already produce are not computed again.
  */
 export class RelevancePlan {
   private constructor(
@@ -21,6 +22,8 @@ export class RelevancePlan {
     private readonly relevanceBuffers: GPUBuffer[],
     readonly relevance: Map<number, TensorRef>,
     readonly stats: StatsBuffer,
+    /** Stats slot of each node's relevance statistics (nodes sharing a buffer share one). */
+    readonly statSlot: (id: number) => number,
     readonly seedPipeline: { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup },
     readonly targets: GPUBuffer,
   ) {}
@@ -30,33 +33,48 @@ export class RelevancePlan {
     const res = new GpuResources(gpu);
     try {
       const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-      // One relevance buffer per stored tensor; a reshape shares its input's.
+      const consumersOf = consumers(graph);
+      // A node whose relevance reaches its input unchanged shares that input's buffer when the
+      // input has no other consumer: nothing is copied, and both have the same statistics, kept
+      // in the slot of the last node of such a chain.
+      const shares = (node: GraphNode) => (node.op === 'reshape' || !!rule.passesThrough?.(node)) && consumersOf.get(node.inputs[0])!.length === 1;
       const relevance = new Map<number, TensorRef>();
+      const sharedBy = new Map<number, number>();
       const buffers: GPUBuffer[] = [];
       for (const node of graph.nodes) {
         const bytes = batch * sizeOf(node.shape) * 4;
-        if (node.op === 'reshape') {
+        if (shares(node)) {
           relevance.set(node.id, { ...relevance.get(node.inputs[0])!, size: bytes });
+          sharedBy.set(node.inputs[0], node.id);
         } else {
           const buffer = res.buffer(bytes, usage, `relevance of ${node.kerasName}`);
           buffers.push(buffer);
           relevance.set(node.id, { buffer, offset: 0, size: bytes });
         }
       }
+      const statSlot = (id: number): number => (sharedBy.has(id) ? statSlot(sharedBy.get(id)!) : id);
       const largest = Math.max(...graph.nodes.map((n) => sizeOf(n.shape))) * batch * 4;
-      const scratch = Array.from({ length: rule.scratchCount(graph) }, (_, k) => res.buffer(largest, usage, `relevance scratch ${k}`));
-      const stats = new StatsBuffer(res, graph.nodes.length + 1, batch);
+      const scratchCount = rule.scratchCount(graph);
+      const scratch = Array.from({ length: scratchCount }, (_, k) => res.buffer(largest, usage, `relevance scratch ${k}`));
+      const stats = new StatsBuffer(res, graph.nodes.length + scratchCount, batch);
+      const reported = new Set<number>();
       const ctx: RelevanceContext = {
-        res, graph, batch, weights, stats,
-        statSlot: (id) => id,
+        res, graph, batch, weights, stats, statSlot,
         scratchSlot: graph.nodes.length,
+        consumers: (id) => consumersOf.get(id)!,
+        sharesInput: (id) => sharedBy.get(graph.nodes[id].inputs[0]) === id,
+        reportStats: (id) => reported.add(statSlot(id)),
         activation: (id) => forward.tensors.get(id)!,
         relevance: (id) => relevance.get(id)!,
         scratch: (k, id) => ({ buffer: scratch[k], offset: 0, size: batch * sizeOf(graph.nodes[id].shape) * 4 }),
       };
       const dispatches: Dispatch[] = [];
       for (const node of [...graph.nodes].reverse()) {
-        dispatches.push(...(await l1Norm(res, stats, node.id, relevance.get(node.id)!, sizeOf(node.shape), false, node.kerasName)));
+        // Complete now: every consumer has sent its share. Its statistics for the report, unless
+        // a rule wrote them already or they are those of the node sharing its buffer.
+        if (!sharedBy.has(node.id) && !reported.has(node.id)) {
+          dispatches.push(...(await l1Norm(res, stats, node.id, relevance.get(node.id)!, sizeOf(node.shape), false, node.kerasName)));
+        }
         dispatches.push(...(await rule.record(ctx, node)));
       }
       const classes = sizeOf(graph.nodes[graph.output].shape);
@@ -64,7 +82,7 @@ export class RelevancePlan {
       const pipeline = await res.pipeline('seed', {});
       const seedParams = res.uniform([batch, classes], 'seed params');
       const bindGroup = res.bindGroup(pipeline, [forward.tensors.get(graph.output)!, targets, relevance.get(graph.output)!, seedParams], 'seed');
-      return new RelevancePlan(forward, res, dispatches, buffers, relevance, stats, { pipeline, bindGroup }, targets);
+      return new RelevancePlan(forward, res, dispatches, buffers, relevance, stats, statSlot, { pipeline, bindGroup }, targets);
     } catch (e) {
       res.destroy();
       forward.destroy();

@@ -34,10 +34,25 @@ export async function l1Norm(res: GpuResources, stats: StatsBuffer, slot: number
   ];
 }
 
-/** out += raw * |R_out|_1 / |raw|_1 per sample, with both norms read from `stats`. */
-export async function relativeRescale(res: GpuResources, stats: StatsBuffer, outSlot: number, rawSlot: number, raw: TensorRef, out: TensorRef, perSample: number, label: string): Promise<Dispatch> {
-  const pipeline = await res.pipeline('relative_rescale', { WG });
-  const params = res.uniform([perSample, stats.slots, outSlot, rawSlot], `${label} rescale params`);
+/** One operand's rescale (relative_rescale.wgsl): which stats slots hold its norms, and where the result goes. */
+export interface Rescale {
+  /** Slot of |R_out|_1 (the node's complete output relevance). */
+  outSlot: number;
+  /** First of `rawSlots` slots whose L1 norms add up to the mass; this operand's own is rawSlot + part. */
+  rawSlot: number;
+  rawSlots: number;
+  part: number;
+  /** Add to the input's relevance (it has other consumers) instead of storing into it. */
+  accumulate: boolean;
+  /** Slot to receive the input's (sum |R|, sum R), when this result is its whole relevance. */
+  reportSlot?: number;
+}
+
+/** out (+)= raw * |R_out|_1 / mass per sample, with the norms read from `stats`. */
+export async function relativeRescale(res: GpuResources, stats: StatsBuffer, rescale: Rescale, raw: TensorRef, out: TensorRef, perSample: number, label: string): Promise<Dispatch> {
+  const report = rescale.reportSlot !== undefined;
+  const pipeline = await res.pipeline('relative_rescale', { WG, ACCUMULATE: rescale.accumulate, REPORT: report });
+  const params = res.uniform([perSample, stats.slots, rescale.outSlot, rescale.rawSlot, rescale.rawSlots, rescale.part, rescale.reportSlot ?? 0, 0], `${label} rescale params`);
   // Up to 4096 workgroups per sample; beyond that each thread takes several values.
   const workgroups: [number, number, number] = [Math.min(4096, Math.ceil(perSample / WG)), stats.batch, 1];
   return { label: `${label} rescale`, pipeline, workgroups, bindGroup: res.bindGroup(pipeline, [raw, stats.buffer, out, params], label) };

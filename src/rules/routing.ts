@@ -5,9 +5,13 @@ import { accumulateInto } from '../ops/elementwise/index.js';
 import { spatial } from '../ops/types.js';
 import type { RelevanceContext } from './types.js';
 
+/** Under LRP rules an activation's relevance reaches its input unchanged (RelevanceRule.passesThrough). */
+export const passesActivations = (node: GraphNode): boolean => node.op === 'activation';
+
 /**
- * Layers whose relevance is moved, never changed, under every LRP rule: activations pass it
- * through, Concatenate slices it, ZeroPadding2D crops it. Reshapes share their input's buffer.
+ * Layers whose relevance is moved, never changed, under every LRP rule: activations and
+ * reshapes pass it through (nothing to do where they share their input's buffer), Concatenate
+ * slices it, ZeroPadding2D crops it.
  * Returns undefined for nodes that are not routing layers.
  */
 export async function routeRelevance(ctx: RelevanceContext, node: GraphNode): Promise<Dispatch[] | undefined> {
@@ -15,9 +19,10 @@ export async function routeRelevance(ctx: RelevanceContext, node: GraphNode): Pr
   const rel = ctx.relevance(node.id);
   switch (node.op) {
     case 'input':
-    case 'reshape':
       return [];
+    case 'reshape':
     case 'activation':
+      if (ctx.sharesInput(node.id)) return [];
       return [await accumulateInto(res, `${node.kerasName} relevance`, batch * node.shape.reduce((a, b) => a * b, 1), rel, ctx.relevance(node.inputs[0]))];
     case 'concat': {
       const out = spatial(node.shape);

@@ -12,8 +12,17 @@ export interface RelevanceContext {
   stats: StatsBuffer;
   /** Stats slot holding per-sample (sum |R|, sum R) of node `id`'s complete output relevance. */
   statSlot(id: number): number;
-  /** A stats slot free for the rule's own use while it records one node. */
+  /** The first of scratchCount(graph) stats slots free for the rule's own use while it records one node. */
   scratchSlot: number;
+  /** Nodes that read node `id`'s output. */
+  consumers(id: number): readonly number[];
+  /** Node `id`'s relevance is its input's buffer (see RelevanceRule.passesThrough): nothing to send. */
+  sharesInput(id: number): boolean;
+  /**
+   * Tells the scheduler that the dispatches being recorded write node `id`'s complete relevance
+   * statistics into statSlot(id), so it skips its own pass over that relevance.
+   */
+  reportStats(id: number): void;
   /** The forward value of node `id` (the activations the node's consumers saw). */
   activation(id: number): TensorRef;
   /** The relevance of node `id`'s output; rules accumulate into their inputs' relevance. */
@@ -28,7 +37,12 @@ export interface RelevanceContext {
  */
 export interface RelevanceRule {
   readonly name: string;
-  /** Scratch tensors the rule needs per node at most (Add operands count here). */
+  /** Scratch tensors (and stats slots) the rule needs per node at most (Add operands count here). */
   scratchCount(graph: Graph): number;
+  /**
+   * Whether the node's relevance reaches its input unchanged (an activation under LRP rules;
+   * reshapes always do): where that input has no other consumer, both share one buffer.
+   */
+  passesThrough?(node: GraphNode): boolean;
   record(ctx: RelevanceContext, node: GraphNode): Promise<Dispatch[]>;
 }

@@ -9,7 +9,7 @@ import { accumulateInto } from '../ops/elementwise/index.js';
 import { inputModifier, productMessage, stabilisedDivide } from '../ops/elementwise/relevance.js';
 import { poolMessage } from '../ops/pool/relevance.js';
 import { modifiedWeights, PARAMS, type ParamMod } from './parameters.js';
-import { routeRelevance } from './routing.js';
+import { passesActivations, routeRelevance } from './routing.js';
 import type { RelevanceContext, RelevanceRule } from './types.js';
 
 /**
@@ -171,6 +171,7 @@ export function compositeRule(name: string, graph: Graph, rules: LayerRules, sta
   return {
     name,
     scratchCount: () => S_SLOT + 1,
+    passesThrough: passesActivations,
     async record(ctx, node) {
       const { res, batch } = ctx;
       const rel = ctx.relevance(node.id);
