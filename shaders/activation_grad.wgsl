@@ -4,12 +4,13 @@
 
 struct Params { count: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 
-@group(0) @binding(0) var<storage, read> g: array<f32>;
-@group(0) @binding(1) var<storage, read> pre: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+//#include stream
+
+@group(0) @binding(0) var<storage, read> g: array<Value>;
+@group(0) @binding(1) var<storage, read> pre: array<Value>;
+@group(0) @binding(2) var<storage, read_write> out: array<Value>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-//#include nhwc_index
 
 fn sigmoid(x: f32) -> f32 {
   return 1.0 / (1.0 + exp(-x));
@@ -40,9 +41,17 @@ fn derivative(x: f32) -> f32 {
 #endif
 }
 
+fn derivativeValue(x: Value) -> Value {
+#if ${VEC}
+  return vec4(derivative(x.x), derivative(x.y), derivative(x.z), derivative(x.w));
+#else
+  return derivative(x);
+#endif
+}
+
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let index = flat_index(gid, groups);
-  if (index >= p.count) { return; }
-  out[index] += derivative(pre[index]) * g[index];
+  for (var i = gid.x; i < p.count; i += groups.x * ${WG}u) {
+    out[i] += derivativeValue(pre[i]) * g[i];
+  }
 }

@@ -1,27 +1,28 @@
-// Input modifiers of the classical LRP rules, one thread per value:
+// Input modifiers of the classical LRP rules, over Values:
 //   POSITIVE  out = max(x, 0)     NEGATIVE  out = min(x, 0)     ONES  out = 1
 // ONES also serves the gradient: the relevance kernels compute a * W'^T R, and a = 1 gives W'^T R.
 
 struct Params { count: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+//#include stream
+
+@group(0) @binding(0) var<storage, read_write> out: array<Value>;
 @group(0) @binding(1) var<uniform> p: Params;
 #if ${ONES}
 #else
-@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<Value>;
 #endif
 
-//#include nhwc_index
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let index = flat_index(gid, groups);
-  if (index >= p.count) { return; }
+  for (var i = gid.x; i < p.count; i += groups.x * ${WG}u) {
 #if ${ONES}
-  out[index] = 1.0;
+    out[i] = Value(1.0);
 #elif ${POSITIVE}
-  out[index] = max(x[index], 0.0);
+    out[i] = max(x[i], Value(0.0));
 #else
-  out[index] = min(x[index], 0.0);
+    out[i] = min(x[i], Value(0.0));
 #endif
+  }
 }

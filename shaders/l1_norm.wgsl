@@ -1,4 +1,5 @@
-// Per-sample sums of a batch-first tensor into slot `slot` of sample n's stats row:
+// Per-sample sums of a batch-first tensor (perSample counts Values; PAIRS reads scalars) into
+// slot `slot` of sample n's stats row:
 // stats[(n * slots + slot) * 2] = sum |x|, stats[(n * slots + slot) * 2 + 1] = sum x.
 // Workgroup row y is sample n. Large tensors reduce in two steps so both cores of a CPU
 // adapter work: PARTIAL has `parts` workgroups per sample write (sum |x|, sum x) of a strided
@@ -7,7 +8,13 @@
 
 struct Params { perSample: u32, slots: u32, slot: u32, _pad0: u32 }
 
+//#include stream
+
+#if ${PAIRS}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
+#else
+@group(0) @binding(0) var<storage, read> x: array<Value>;
+#endif
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
@@ -25,8 +32,13 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     sum += x[(n * p.perSample + i) * 2u + 1u];
 #else
     let v = x[n * p.perSample + i];
+#if ${VEC}
+    sumAbs += dot(abs(v), vec4(1.0));
+    sum += dot(v, vec4(1.0));
+#else
     sumAbs += abs(v);
     sum += v;
+#endif
 #endif
   }
   partialAbs[lid] = sumAbs;

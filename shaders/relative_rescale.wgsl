@@ -8,13 +8,15 @@
 
 struct Params { perSample: u32, slots: u32, outSlot: u32, rawSlot: u32, rawSlots: u32, part: u32, reportSlot: u32, _pad: u32 }
 
-@group(0) @binding(0) var<storage, read> raw: array<f32>;
+//#include stream
+
+@group(0) @binding(0) var<storage, read> raw: array<Value>;
 @group(0) @binding(1) var<storage, read_write> stats: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<Value>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-// Workgroup row y is sample n and the x range strides over its values, so no thread divides
-// by perSample (integer division is emulated per lane on CPU adapters).
+// Workgroup row y is sample n and the x range strides over its Values (perSample counts
+// Values), so no thread divides by perSample (integer division is emulated per lane on CPU adapters).
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let n = gid.y;
@@ -34,7 +36,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   // raw / mass is at most 1 in size, so this cannot overflow even for denormal masses.
   let base = n * p.perSample;
   for (var i = gid.x; i < p.perSample; i += groups.x * ${WG}u) {
-    let value = select((raw[base + i] / mass) * wanted, 0.0, empty);
+    let value = select((raw[base + i] / mass) * wanted, Value(0.0), empty);
 #if ${ACCUMULATE}
     out[base + i] += value;
 #else

@@ -6,41 +6,42 @@
 
 struct Params { count: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 
-@group(0) @binding(0) var<storage, read> rel: array<f32>;
-@group(0) @binding(1) var<storage, read> z0: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+//#include stream
+
+@group(0) @binding(0) var<storage, read> rel: array<Value>;
+@group(0) @binding(1) var<storage, read> z0: array<Value>;
+@group(0) @binding(2) var<storage, read_write> out: array<Value>;
 @group(0) @binding(3) var<uniform> p: Params;
 #if ${Z1}
-@group(0) @binding(4) var<storage, read> z1: array<f32>;
+@group(0) @binding(4) var<storage, read> z1: array<Value>;
 #endif
 #if ${Z2}
-@group(0) @binding(5) var<storage, read> z2: array<f32>;
+@group(0) @binding(5) var<storage, read> z2: array<Value>;
 #endif
 #if ${MASK}
-@group(0) @binding(6) var<storage, read> mask: array<f32>;
+@group(0) @binding(6) var<storage, read> mask: array<Value>;
 #endif
 
-//#include nhwc_index
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let index = flat_index(gid, groups);
-  if (index >= p.count) { return; }
-  var z = z0[index];
+  for (var i = gid.x; i < p.count; i += groups.x * ${WG}u) {
+    var z = z0[i];
 #if ${Z1}
-  z += z1[index];
+    z += z1[i];
 #endif
 #if ${Z2}
-  z += z2[index];
+    z += z2[i];
 #endif
-  let stabilised = z + select(${EPS}, -${EPS}, z < 0.0);
-  var s = ${SCALE} * rel[index] / stabilised;
+    let stabilised = z + select(Value(${EPS}), Value(-${EPS}), z < Value(0.0));
+    var s = ${SCALE} * rel[i] / stabilised;
 #if ${MASK}
 #if ${MASK_POSITIVE}
-  s = select(0.0, s, mask[index] > 0.0);
+    s = select(Value(0.0), s, mask[i] > Value(0.0));
 #else
-  s = select(0.0, s, mask[index] < 0.0);
+    s = select(Value(0.0), s, mask[i] < Value(0.0));
 #endif
 #endif
-  out[index] = s;
+    out[i] = s;
+  }
 }

@@ -1,4 +1,4 @@
-// Element-wise relevance messages (one thread per value):
+// Element-wise relevance messages, over Values:
 //   AFFINE        out = a * w'[c] * R          (standalone BatchNormalization, Rescaling, Normalization)
 //   ADD_SPLIT     out = share(u_k) * R         (operand k of an Add; `total` holds y or sum_k u_k+)
 //   POSITIVE_SUM  out += max(u, 0)             (builds sum_k u_k+ for R-LRP+)
@@ -8,50 +8,52 @@
 
 struct Params { count: u32, channels: u32, operands: u32, _pad0: u32 }
 
-@group(0) @binding(0) var<storage, read> rel: array<f32>;
-@group(0) @binding(1) var<storage, read> act: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+//#include stream
+
+@group(0) @binding(0) var<storage, read> rel: array<Value>;
+@group(0) @binding(1) var<storage, read> act: array<Value>;
+@group(0) @binding(2) var<storage, read_write> out: array<Value>;
 @group(0) @binding(3) var<uniform> p: Params;
 #if ${AFFINE}
-@group(0) @binding(4) var<storage, read> scale: array<f32>;
+@group(0) @binding(4) var<storage, read> scale: array<Value>;
 #elif ${ADD_SPLIT}
-@group(0) @binding(4) var<storage, read> total: array<f32>;
+@group(0) @binding(4) var<storage, read> total: array<Value>;
 #endif
 
-//#include nhwc_index
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let index = flat_index(gid, groups);
-  if (index >= p.count) { return; }
-  let a = act[index];
+  let even = Value(1.0 / f32(p.operands));
+  for (var i = gid.x; i < p.count; i += groups.x * ${WG}u) {
+    let a = act[i];
 #if ${AFFINE}
-  let w = scale[index % p.channels];
+    let w = scale[i % p.channels];
 #if ${PLUS}
-  let message = max(a * w, 0.0) * rel[index];
+    let message = max(a * w, Value(0.0)) * rel[i];
 #else
-  let message = a * w * rel[index];
+    let message = a * w * rel[i];
 #endif
 #elif ${ADD_SPLIT}
 #if ${PLUS}
-  let u = max(a, 0.0);
+    let u = max(a, Value(0.0));
 #else
-  let u = a;
+    let u = a;
 #endif
 #if ${RATIO}
-  let t = total[index];
-  let message = select(u / t, 1.0 / f32(p.operands), t == 0.0) * rel[index];
+    let t = total[i];
+    let message = select(u / t, even, t == Value(0.0)) * rel[i];
 #elif ${PLUS}
-  let message = select(u, 1.0 / f32(p.operands), total[index] == 0.0) * rel[index];
+    let message = select(u, even, total[i] == Value(0.0)) * rel[i];
 #else
-  let message = u * rel[index];
+    let message = u * rel[i];
 #endif
 #elif ${POSITIVE_SUM}
-  let message = max(a, 0.0) + out[index];
+    let message = max(a, Value(0.0)) + out[i];
 #endif
 #if ${ACCUMULATE}
-  out[index] += message;
+    out[i] += message;
 #else
-  out[index] = message;
+    out[i] = message;
 #endif
+  }
 }

@@ -1,5 +1,4 @@
 import type { Dispatch, GpuResources, TensorRef } from '../gpu/resources.js';
-import { WG } from '../ops/types.js';
 
 /**
  * Per-sample relevance statistics in one storage buffer of (sum |R|, sum R) pairs, one row of
@@ -19,18 +18,22 @@ export class StatsBuffer {
 
 /**
  * stats[slot] (+)= per-sample (sum |x|, sum x) of a batch-first tensor: one workgroup per
- * sample, or for large tensors partial sums from up to 64 workgroups per sample, then added up.
+ * sample, or for large tensors partial sums from several workgroups per sample (GpuResources.stream), then added up.
  */
 export async function l1Norm(res: GpuResources, stats: StatsBuffer, slot: number, x: TensorRef, perSample: number, accumulate: boolean, label: string): Promise<Dispatch[]> {
-  const params = res.uniform([perSample, stats.slots, slot], `${label} norm params`);
-  const parts = Math.min(64, Math.floor(perSample / (16 * WG)));
-  const finish = await res.pipeline('l1_norm', { WG, ACCUMULATE: accumulate, PARTIAL: false, PAIRS: parts > 1 });
+  const stream = res.stream(perSample, true, stats.batch);
+  const { WG } = stream.defines;
+  const params = res.uniform([stream.units, stats.slots, slot], `${label} norm params`);
+  // Enough values per workgroup that the second step stays small.
+  const parts = Math.min(stream.workgroups[0], Math.floor(stream.units / (16 * WG)));
+  const finish = await res.pipeline('l1_norm', { ...stream.defines, ACCUMULATE: accumulate, PARTIAL: false, PAIRS: false });
   if (parts <= 1) return [{ label: `${label} norm`, pipeline: finish, workgroups: [1, stats.batch, 1], bindGroup: res.bindGroup(finish, [x, stats.buffer, params], label) }];
-  const partial = await res.pipeline('l1_norm', { WG, ACCUMULATE: false, PARTIAL: true, PAIRS: false });
+  const partial = await res.pipeline('l1_norm', { ...stream.defines, ACCUMULATE: false, PARTIAL: true, PAIRS: false });
+  const pairs = await res.pipeline('l1_norm', { WG, VEC: false, ACCUMULATE: accumulate, PARTIAL: false, PAIRS: true });
   const partials = res.buffer(stats.batch * parts * 8, GPUBufferUsage.STORAGE, `${label} norm partials`);
   return [
     { label: `${label} norm`, pipeline: partial, workgroups: [parts, stats.batch, 1], bindGroup: res.bindGroup(partial, [x, partials, params], label) },
-    { label: `${label} norm pairs`, pipeline: finish, workgroups: [1, stats.batch, 1], bindGroup: res.bindGroup(finish, [partials, stats.buffer, res.uniform([parts, stats.slots, slot], `${label} norm pairs params`)], label) },
+    { label: `${label} norm pairs`, pipeline: pairs, workgroups: [1, stats.batch, 1], bindGroup: res.bindGroup(pairs, [partials, stats.buffer, res.uniform([parts, stats.slots, slot], `${label} norm pairs params`)], label) },
   ];
 }
 
@@ -51,9 +54,8 @@ export interface Rescale {
 /** out (+)= raw * |R_out|_1 / mass per sample, with the norms read from `stats`. */
 export async function relativeRescale(res: GpuResources, stats: StatsBuffer, rescale: Rescale, raw: TensorRef, out: TensorRef, perSample: number, label: string): Promise<Dispatch> {
   const report = rescale.reportSlot !== undefined;
-  const pipeline = await res.pipeline('relative_rescale', { WG, ACCUMULATE: rescale.accumulate, REPORT: report });
-  const params = res.uniform([perSample, stats.slots, rescale.outSlot, rescale.rawSlot, rescale.rawSlots, rescale.part, rescale.reportSlot ?? 0, 0], `${label} rescale params`);
-  // Up to 4096 workgroups per sample; beyond that each thread takes several values.
-  const workgroups: [number, number, number] = [Math.min(4096, Math.ceil(perSample / WG)), stats.batch, 1];
-  return { label: `${label} rescale`, pipeline, workgroups, bindGroup: res.bindGroup(pipeline, [raw, stats.buffer, out, params], label) };
+  const stream = res.stream(perSample, true, stats.batch);
+  const pipeline = await res.pipeline('relative_rescale', { ...stream.defines, ACCUMULATE: rescale.accumulate, REPORT: report });
+  const params = res.uniform([stream.units, stats.slots, rescale.outSlot, rescale.rawSlot, rescale.rawSlots, rescale.part, rescale.reportSlot ?? 0, 0], `${label} rescale params`);
+  return { label: `${label} rescale`, pipeline, workgroups: stream.workgroups, bindGroup: res.bindGroup(pipeline, [raw, stats.buffer, out, params], label) };
 }

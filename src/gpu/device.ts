@@ -13,6 +13,8 @@ export interface Gpu {
   hasTimestamps: boolean;
   /** Whether kernels may use f16 (the adapter's 'shader-f16', for weights stored in half precision). */
   hasF16: boolean;
+  /** A software adapter on the CPU (lavapipe, SwiftShader, WARP): memory-bound kernels then use few, small workgroups. */
+  cpu: boolean;
   /** Set once the device is lost; every later use fails with this reason. */
   lostReason?: string;
   /** Whether we created the device (and so may destroy it, and replace it when it is lost). */
@@ -49,6 +51,13 @@ async function gpuEntryPoint(): Promise<{ entry: GPU; host: 'browser' | 'node' }
     return dawn.create([]);
   })();
   return { entry: await nodeGpu, host: 'node' };
+}
+
+const CPU_ADAPTER = /llvmpipe|lavapipe|swiftshader|softpipe|microsoft basic render|\bwarp\b/i;
+
+function isCpuAdapter(info: GPUAdapterInfo | undefined): boolean {
+  if (!info) return false;
+  return !!(info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter || CPU_ADAPTER.test([info.description, info.device, info.vendor, info.architecture].join(' '));
 }
 
 function describe(info: GPUAdapterInfo | undefined): string {
@@ -100,7 +109,7 @@ export async function acquireGpu(options: GpuOptions = {}): Promise<Gpu> {
   if (options.device) {
     const d = options.device;
     const gpu: Gpu = {
-      device: d, adapter: describe((d as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo), owned: false,
+      device: d, adapter: describe((d as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo), owned: false, cpu: isCpuAdapter((d as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo),
       hasTimestamps: d.features.has('timestamp-query'), hasF16: d.features.has('shader-f16'),
       limits: { maxStorageBufferBindingSize: d.limits.maxStorageBufferBindingSize, maxBufferSize: d.limits.maxBufferSize, maxComputeWorkgroupStorageSize: d.limits.maxComputeWorkgroupStorageSize, maxComputeWorkgroupsPerDimension: d.limits.maxComputeWorkgroupsPerDimension },
     };
@@ -126,7 +135,7 @@ export async function acquireGpu(options: GpuOptions = {}): Promise<Gpu> {
     throw new GpuError(`the WebGPU adapter refused to create a device: ${(e as Error).message}`);
   }
   const gpu: Gpu = {
-    device, adapter: describe(adapter.info), owned: true, hasTimestamps: requiredFeatures.includes('timestamp-query'), hasF16: requiredFeatures.includes('shader-f16'), options: { powerPreference: options.powerPreference },
+    device, adapter: describe(adapter.info), cpu: isCpuAdapter(adapter.info), owned: true, hasTimestamps: requiredFeatures.includes('timestamp-query'), hasF16: requiredFeatures.includes('shader-f16'), options: { powerPreference: options.powerPreference },
     limits: { maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize, maxBufferSize: device.limits.maxBufferSize, maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize, maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension },
   };
   watchLoss(gpu);

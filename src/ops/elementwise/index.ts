@@ -2,15 +2,17 @@ import type { Activation, ActivationNode, AddNode, AffineNode } from '../../grap
 import { sizeOf } from '../../graph/ir.js';
 import type { Dispatch, GpuResources, TensorRef } from '../../gpu/resources.js';
 import { activationDefines } from '../../gpu/shaders.js';
-import { WG, type ForwardOp } from '../types.js';
+import type { ForwardOp } from '../types.js';
 
 type Mode = 'activation' | 'affine' | 'add' | 'accumulate';
 
 async function elementwise(res: GpuResources, label: string, mode: Mode, activation: Activation, total: number, channels: number, resources: (GPUBuffer | TensorRef)[]): Promise<Dispatch> {
-  const pipeline = await res.pipeline('elementwise', { WG, AFFINE: mode === 'affine', ADD: mode === 'add', ACCUMULATE: mode === 'accumulate', ...activationDefines(activation) });
+  // Per-channel constants are read as vec4 too, so channels must come in fours for that.
+  const stream = res.stream(total, mode !== 'affine' || channels % 4 === 0);
+  const pipeline = await res.pipeline('elementwise', { ...stream.defines, AFFINE: mode === 'affine', ADD: mode === 'add', ACCUMULATE: mode === 'accumulate', ...activationDefines(activation) });
   const [input, output, ...extra] = resources;
-  const params = res.uniform([total, channels], `${label} params`);
-  return { label, pipeline, workgroups: res.grid(total, WG), bindGroup: res.bindGroup(pipeline, [input, output, params, ...extra], label) };
+  const params = res.uniform([stream.units, mode === 'affine' && stream.defines.VEC ? channels / 4 : channels], `${label} params`);
+  return { label, pipeline, workgroups: stream.workgroups, bindGroup: res.bindGroup(pipeline, [input, output, params, ...extra], label) };
 }
 
 /** dst = act(src) over `total` values. */

@@ -1,7 +1,6 @@
 import type { Activation, AffineNode } from '../../graph/ir.js';
 import type { Dispatch, GpuResources, TensorRef } from '../../gpu/resources.js';
 import { activationDefines, f32Literal } from '../../gpu/shaders.js';
-import { WG } from '../types.js';
 import type { AffineWeights } from './index.js';
 
 type Mode = 'AFFINE' | 'ADD_SPLIT' | 'POSITIVE_SUM';
@@ -9,12 +8,14 @@ type Mode = 'AFFINE' | 'ADD_SPLIT' | 'POSITIVE_SUM';
 interface Flags { plus: boolean; ratio: boolean; accumulate?: boolean }
 
 async function message(res: GpuResources, label: string, mode: Mode, flags: Flags, count: number, params: [number, number], resources: (GPUBuffer | TensorRef | undefined)[]): Promise<Dispatch> {
+  // params[0] counts channels of per-channel constants, read as vec4 too when they come in fours.
+  const stream = res.stream(count, mode !== 'AFFINE' || params[0] % 4 === 0);
   const pipeline = await res.pipeline('relevance_elementwise', {
-    WG, AFFINE: mode === 'AFFINE', ADD_SPLIT: mode === 'ADD_SPLIT', POSITIVE_SUM: mode === 'POSITIVE_SUM', PLUS: flags.plus, RATIO: flags.ratio, ACCUMULATE: flags.accumulate ?? false,
+    ...stream.defines, AFFINE: mode === 'AFFINE', ADD_SPLIT: mode === 'ADD_SPLIT', POSITIVE_SUM: mode === 'POSITIVE_SUM', PLUS: flags.plus, RATIO: flags.ratio, ACCUMULATE: flags.accumulate ?? false,
   });
   const [rel, act, out, extra] = resources;
-  const uniform = res.uniform([count, ...params], `${label} params`);
-  return { label, pipeline, workgroups: res.grid(count, WG), bindGroup: res.bindGroup(pipeline, [rel, act, out, uniform, extra], label) };
+  const uniform = res.uniform([stream.units, mode === 'AFFINE' && stream.defines.VEC ? params[0] / 4 : params[0], params[1]], `${label} params`);
+  return { label, pipeline, workgroups: stream.workgroups, bindGroup: res.bindGroup(pipeline, [rel, act, out, uniform, extra], label) };
 }
 
 /** out (+)= a * w' * R for an element-wise linear layer (w' = w, or max(a*w, 0)/a with `plus`). */
@@ -39,9 +40,10 @@ export function positiveSum(res: GpuResources, label: string, count: number, u: 
 
 /** Input modifiers of the classical rules: out = max(x, 0), min(x, 0), or 1 (no x). */
 export async function inputModifier(res: GpuResources, label: string, count: number, mode: 'positive' | 'negative' | 'ones', x: TensorRef | undefined, out: TensorRef): Promise<Dispatch> {
-  const pipeline = await res.pipeline('input_modifier', { WG, POSITIVE: mode === 'positive', ONES: mode === 'ones' });
-  const params = res.uniform([count], `${label} ${mode} params`);
-  return { label: `${label} ${mode}`, pipeline, workgroups: res.grid(count, WG), bindGroup: res.bindGroup(pipeline, [out, params, mode === 'ones' ? undefined : x], label) };
+  const stream = res.stream(count);
+  const pipeline = await res.pipeline('input_modifier', { ...stream.defines, POSITIVE: mode === 'positive', ONES: mode === 'ones' });
+  const params = res.uniform([stream.units], `${label} ${mode} params`);
+  return { label: `${label} ${mode}`, pipeline, workgroups: stream.workgroups, bindGroup: res.bindGroup(pipeline, [out, params, mode === 'ones' ? undefined : x], label) };
 }
 
 /**
@@ -50,12 +52,13 @@ export async function inputModifier(res: GpuResources, label: string, count: num
  */
 export async function stabilisedDivide(res: GpuResources, label: string, count: number, io: { rel: TensorRef; z: TensorRef[]; out: TensorRef; mask?: { value: TensorRef; sign: 'positive' | 'negative' } }, eps: number, scale: number): Promise<Dispatch> {
   if (io.z.length < 1 || io.z.length > 3) throw new Error(`${label}: the stabilised division sums 1 to 3 forward outputs, got ${io.z.length}`);
+  const stream = res.stream(count);
   const pipeline = await res.pipeline('relevance_divide', {
-    WG, Z1: io.z.length > 1, Z2: io.z.length > 2, MASK: !!io.mask, MASK_POSITIVE: io.mask?.sign === 'positive', EPS: f32Literal(eps), SCALE: f32Literal(scale),
+    ...stream.defines, Z1: io.z.length > 1, Z2: io.z.length > 2, MASK: !!io.mask, MASK_POSITIVE: io.mask?.sign === 'positive', EPS: f32Literal(eps), SCALE: f32Literal(scale),
   });
-  const params = res.uniform([count], `${label} division params`);
+  const params = res.uniform([stream.units], `${label} division params`);
   return {
-    label: `${label} division`, pipeline, workgroups: res.grid(count, WG),
+    label: `${label} division`, pipeline, workgroups: stream.workgroups,
     bindGroup: res.bindGroup(pipeline, [io.rel, io.z[0], io.out, params, io.z[1], io.z[2], io.mask?.value], label),
   };
 }
@@ -63,7 +66,8 @@ export async function stabilisedDivide(res: GpuResources, label: string, count: 
 /** out += act'(pre) * g: the gradient through an activation node. */
 export async function activationGradient(res: GpuResources, label: string, count: number, activation: Activation, io: { rel: TensorRef; pre: TensorRef; out: TensorRef }): Promise<Dispatch> {
   if (activation.kind === 'softmax') throw new Error(`${label}: a softmax inside the network has no element-wise gradient`);
-  const pipeline = await res.pipeline('activation_grad', { WG, ...activationDefines(activation) });
-  const params = res.uniform([count], `${label} gradient params`);
-  return { label: `${label} gradient`, pipeline, workgroups: res.grid(count, WG), bindGroup: res.bindGroup(pipeline, [io.rel, io.pre, io.out, params], label) };
+  const stream = res.stream(count);
+  const pipeline = await res.pipeline('activation_grad', { ...stream.defines, ...activationDefines(activation) });
+  const params = res.uniform([stream.units], `${label} gradient params`);
+  return { label: `${label} gradient`, pipeline, workgroups: stream.workgroups, bindGroup: res.bindGroup(pipeline, [io.rel, io.pre, io.out, params], label) };
 }

@@ -1,0 +1,47 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Model } from '../src/model.js';
+import { testGpu } from './helpers/gpu.js';
+import { randomArray, rng, SyntheticModel } from './helpers/synthetic.js';
+
+// Memory-bound kernels (stream.wgsl) take their workgroup size, count and vector width from the
+// adapter: CPU adapters get a few 8-wide workgroups that loop long, GPUs 64-wide ones, one per
+// Value. CI only has CPU adapters, so the GPU shape is forced here on the same device and must
+// give the same numbers (within float32 reordering of the norms' sums), with vec4 and scalar
+// Values both present: 8 channels (vec4) and 3 channels over odd sizes (scalar).
+describe('memory-bound kernels on CPU and GPU adapter shapes', () => {
+  const models: Model[] = [];
+  afterAll(() => models.forEach((m) => m.destroy()));
+
+  const build = (m: SyntheticModel) => {
+    const conv = (filters: number, input: string, channels: number, activation = 'relu') => m.layer('Conv2D', {
+      filters, kernel_size: [3, 3], strides: [1, 1], padding: 'same', dilation_rate: [1, 1], activation, use_bias: true,
+    }, [input], { kernel: [3, 3, channels, filters], bias: [filters] });
+    const x = m.input([7, 5, 3]);
+    const a = conv(8, x, 3);
+    const bn = m.layer('BatchNormalization', { epsilon: 0.001 }, [a], { gamma: [8], beta: [8], moving_mean: [8], moving_variance: [8] });
+    const b = m.layer('Activation', { activation: 'relu' }, [m.layer('Add', {}, [bn, conv(8, a, 8, 'linear')])]);
+    const odd = m.layer('BatchNormalization', { epsilon: 0.001 }, [conv(3, b, 8, 'tanh')], { gamma: [3], beta: [3], moving_mean: [3], moving_variance: [3] });
+    const c = m.layer('Activation', { activation: 'relu' }, [m.layer('Add', {}, [odd, x])]);
+    return m.layer('Dense', { units: 5 }, [m.layer('Flatten', {}, [c])], { kernel: [105, 5], bias: [5] });
+  };
+
+  it('same logits and relevance for every kind of memory-bound pass', async () => {
+    const gpu = await testGpu();
+    const keras = () => { const m = new SyntheticModel(rng(21)); return m.build(build(m)); };
+    const onCpuShape = await Model.fromKeras(keras(), { gpu: { ...gpu, cpu: true } });
+    const onGpuShape = await Model.fromKeras(keras(), { gpu: { ...gpu, cpu: false } });
+    models.push(onCpuShape, onGpuShape);
+    const input = randomArray(rng(5), 3 * 7 * 5 * 3, 1.5, 0.2);
+    const methods = [{ method: 'rlrp' }, { method: 'rlrp-plus' }, { method: 'rlrp', skip: 'ratio' }, { method: 'epsilon-gamma-box' }, { method: 'epsilon-plus-flat' }, { method: 'gradient' }] as const;
+    for (const options of methods) {
+      const method = `${options.method}${'skip' in options ? ' ratio' : ''}`;
+      const a = await onCpuShape.explain(input, { ...options, target: 2, low: -1.3, high: 1.7 });
+      const b = await onGpuShape.explain(input, { ...options, target: 2, low: -1.3, high: 1.7 });
+      expect(Array.from(b.logits)).toEqual(Array.from(a.logits));
+      const scale = Math.max(...a.relevance.map(Math.abs));
+      expect(scale, method).toBeGreaterThan(0);
+      const diff = Math.max(...a.relevance.map((v, i) => Math.abs(v - b.relevance[i])));
+      expect(diff / scale, method).toBeLessThanOrEqual(1e-5);
+    }
+  });
+});
