@@ -8,6 +8,7 @@ import { acquireGpu, checked, countingView, recoverGpu, type Gpu, type GpuOption
 import { GpuResources, MemoryCounter, type GpuMemory, type TensorRef } from './gpu/resources.js';
 import { RelevancePlan } from './explain/relevance-plan.js';
 import { PassTimer, phaseMs } from './gpu/timer.js';
+import { mapWhenDone } from './gpu/wait.js';
 import { ruleFor, type Method, type MethodOptions } from './rules/index.js';
 import { releaseModifiedWeights } from './rules/parameters.js';
 import { ForwardPlan, maxMicroBatch, uploadWeights, type UploadedWeights } from './engine/forward.js';
@@ -311,23 +312,16 @@ export class Model {
         timer.finish(encoder);
         const started = performance.now();
         device.queue.submit([encoder.finish()]);
-        // Dawn's Node binding polls while a map is pending and takes a core from a software
-        // adapter; sleeping through most of the expected run first leaves that core to the GPU work.
+        // Sleep through most of the expected run (mapWhenDone says why), then wait for the outputs.
         const perChunk = this.chunkMs.get(plan.input.buffer);
-        const sleep = perChunk !== undefined && perChunk * chunks > 20 ? 0.9 * perChunk * chunks : 0;
-        if (sleep > 0) await new Promise((resolve) => setTimeout(resolve, sleep));
-        const waitStarted = performance.now();
-        const pending = readbacks.filter((b): b is GPUBuffer => b !== undefined);
-        await Promise.all(pending.map((b) => b.mapAsync(GPUMapMode.READ)));
-        const waited = performance.now() - waitStarted;
+        const expected = perChunk !== undefined && !Number.isNaN(perChunk) ? 0.9 * perChunk * chunks : undefined;
+        await mapWhenDone(readbacks.filter((b): b is GPUBuffer => b !== undefined), expected);
         const timings = await timer.read();
-        // The next estimate: the adapter's own time where it has timestamps. Without them, a short
-        // wait after the sleep means the work was done during it: the elapsed time is then mostly
-        // our own sleep (taken as the next estimate it would never shrink), so shrink the estimate.
-        // A plan's first run may include compiling its kernels (lavapipe does so at the first
-        // dispatch), so it sets none (NaN).
+        // The next estimate: the adapter's own time where it has timestamps, else the time until
+        // the outputs were mapped (at most a probe's pause late). A plan's first run may include
+        // compiling its kernels (lavapipe does so at the first dispatch), so it sets none (NaN).
         const gpuMs = timings && Object.values(timings).reduce((a, b) => a + b, 0);
-        const estimate = gpuMs !== undefined ? gpuMs / chunks : sleep > 0 && waited <= 0.25 * sleep ? 0.8 * perChunk! : (performance.now() - started) / chunks;
+        const estimate = (gpuMs ?? performance.now() - started) / chunks;
         this.chunkMs.set(plan.input.buffer, this.chunkMs.has(plan.input.buffer) ? estimate : NaN);
         const values = readbacks.map((b, i) => (b ? new Float32Array(b.getMappedRange().slice(0, count * plan.outputs[i].bytesPerSample)) : new Float32Array(0)));
         return { values, timings };
