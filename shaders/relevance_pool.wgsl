@@ -1,6 +1,7 @@
 // Relevance message of pooling, gathered per input value: out[i] = a[i] * sum over the windows
 // covering i of R[o] * w, with w = 1 if i won window o (MAX) or 1/(real cells of o) (average;
-// with PLUS only non-negative activations contribute). ACCUMULATE adds to out.
+// with PLUS only non-negative activations contribute). ACCUMULATE adds to out. Counts and C
+// are in Values (VEC: four channels).
 
 struct Params {
   total: u32, inH: u32, inW: u32, C: u32,
@@ -8,12 +9,14 @@ struct Params {
   strideH: u32, strideW: u32, padTop: u32, padLeft: u32,
 }
 
-@group(0) @binding(0) var<storage, read> rel: array<f32>;
-@group(0) @binding(1) var<storage, read> act: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+//#include stream
+
+@group(0) @binding(0) var<storage, read> rel: array<Value>;
+@group(0) @binding(1) var<storage, read> act: array<Value>;
+@group(0) @binding(2) var<storage, read_write> out: array<Value>;
 @group(0) @binding(3) var<uniform> p: Params;
 #if ${MAX}
-@group(0) @binding(4) var<storage, read> winner: array<u32>;
+@group(0) @binding(4) var<storage, read> winner: array<Index>;
 #endif
 
 //#include nhwc_index
@@ -32,32 +35,32 @@ fn realCells(o: u32, pad: u32, k: u32, stride: u32, n: u32) -> u32 {
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let index = flat_index(gid, groups);
-  if (index >= p.total) { return; }
-  let at = nhwc(index, p.inH, p.inW, p.C);
-  var acc = 0.0;
-  let oyLast = min((at.y + p.padTop) / p.strideH, p.outH - 1u);
-  let oxLast = min((at.z + p.padLeft) / p.strideW, p.outW - 1u);
-  for (var oy = firstWindow(at.y, p.padTop, p.KH, p.strideH); oy <= oyLast; oy++) {
-    for (var ox = firstWindow(at.z, p.padLeft, p.KW, p.strideW); ox <= oxLast; ox++) {
-      let o = ((at.x * p.outH + oy) * p.outW + ox) * p.C + at.w;
+  for (var index = gid.x; index < p.total; index += groups.x * ${WG}u) {
+    let at = nhwc(index, p.inH, p.inW, p.C);
+    var acc = Value(0.0);
+    let oyLast = min((at.y + p.padTop) / p.strideH, p.outH - 1u);
+    let oxLast = min((at.z + p.padLeft) / p.strideW, p.outW - 1u);
+    for (var oy = firstWindow(at.y, p.padTop, p.KH, p.strideH); oy <= oyLast; oy++) {
+      for (var ox = firstWindow(at.z, p.padLeft, p.KW, p.strideW); ox <= oxLast; ox++) {
+        let o = ((at.x * p.outH + oy) * p.outW + ox) * p.C + at.w;
 #if ${MAX}
-      if (winner[o] == index) { acc += rel[o]; }
+        acc += select(Value(0.0), rel[o], winner[o] == lanes(index));
 #else
-      let cells = realCells(oy, p.padTop, p.KH, p.strideH, p.inH) * realCells(ox, p.padLeft, p.KW, p.strideW, p.inW);
-      acc += rel[o] / f32(cells);
+        let cells = realCells(oy, p.padTop, p.KH, p.strideH, p.inH) * realCells(ox, p.padLeft, p.KW, p.strideW, p.inW);
+        acc += rel[o] / f32(cells);
 #endif
+      }
     }
-  }
 #if ${PLUS}
-  // R-LRP+ average pooling: a+ W+ + a- W- with W = 1/k > 0 is a+ W.
-  let message = max(act[index], 0.0) * acc;
+    // R-LRP+ average pooling: a+ W+ + a- W- with W = 1/k > 0 is a+ W.
+    let message = max(act[index], Value(0.0)) * acc;
 #else
-  let message = act[index] * acc;
+    let message = act[index] * acc;
 #endif
 #if ${ACCUMULATE}
-  out[index] += message;
+    out[index] += message;
 #else
-  out[index] = message;
+    out[index] = message;
 #endif
+  }
 }

@@ -3,7 +3,7 @@ import { Model } from '../src/model.js';
 import { testGpu } from './helpers/gpu.js';
 import { randomArray, rng, SyntheticModel } from './helpers/synthetic.js';
 
-// Memory-bound kernels (stream.wgsl) take their workgroup size, count and vector width from the
+// Memory-bound kernels (stream.wgsl: element-wise, norms, rescale, pooling, region copies) take their workgroup size, count and vector width from the
 // adapter: CPU adapters get a few 8-wide workgroups that loop long, GPUs 64-wide ones, one per
 // Value. CI only has CPU adapters, so the GPU shape is forced here on the same device and must
 // give the same numbers (within float32 reordering of the norms' sums), with vec4 and scalar
@@ -22,7 +22,11 @@ describe('memory-bound kernels on CPU and GPU adapter shapes', () => {
     const b = m.layer('Activation', { activation: 'relu' }, [m.layer('Add', {}, [bn, conv(8, a, 8, 'linear')])]);
     const odd = m.layer('BatchNormalization', { epsilon: 0.001 }, [conv(3, b, 8, 'tanh')], { gamma: [3], beta: [3], moving_mean: [3], moving_variance: [3] });
     const c = m.layer('Activation', { activation: 'relu' }, [m.layer('Add', {}, [odd, x])]);
-    return m.layer('Dense', { units: 5 }, [m.layer('Flatten', {}, [c])], { kernel: [105, 5], bias: [5] });
+    // Pooling (max and average), Concatenate and ZeroPadding2D: NHWC kernels over four channels at a time.
+    const pool = (className: string) => m.layer(className, { pool_size: [2, 2], strides: [2, 2], padding: 'same' }, [b]);
+    const padded = m.layer('ZeroPadding2D', { padding: [[1, 0], [0, 1]] }, [m.layer('Concatenate', { axis: -1 }, [pool('MaxPooling2D'), pool('AveragePooling2D')])]);
+    const flat = m.layer('Concatenate', { axis: -1 }, [m.layer('Flatten', {}, [c]), m.layer('Flatten', {}, [padded])]);
+    return m.layer('Dense', { units: 5 }, [flat], { kernel: [105 + 5 * 4 * 16, 5], bias: [5] });
   };
 
   it('same logits and relevance for every kind of memory-bound pass', async () => {

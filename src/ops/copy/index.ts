@@ -1,6 +1,6 @@
 import type { ConcatNode, PadNode } from '../../graph/ir.js';
 import type { Dispatch, GpuResources, TensorRef } from '../../gpu/resources.js';
-import { spatial, WG, type ForwardOp } from '../types.js';
+import { spatial, type ForwardOp } from '../types.js';
 
 /** An H x W x C region copy between two NHWC tensors (see shaders/copy_region.wgsl). */
 export interface RegionCopy {
@@ -12,15 +12,20 @@ export interface RegionCopy {
 
 export async function copyRegion(res: GpuResources, label: string, batch: number, copy: RegionCopy, src: TensorRef, dst: TensorRef): Promise<Dispatch> {
   const [h, w, c] = copy.region;
-  const total = batch * h * w * c;
-  const pipeline = await res.pipeline('copy_region', { WG, ACCUMULATE: copy.accumulate });
+  // Four channels at a time when every channel size and offset allows it.
+  const channels = [c, copy.src.shape[2], copy.dst.shape[2], copy.src.channel, copy.dst.channel];
+  const stream = res.stream(batch * h * w * c, channels.every((v) => v % 4 === 0));
+  const inValues = (v: number) => (stream.defines.VEC ? v / 4 : v);
+  const pipeline = await res.pipeline('copy_region', { ...stream.defines, ACCUMULATE: copy.accumulate });
   // srcTop/srcLeft are signed: a negative offset reads the zero border (padding).
   const signed = (v: number) => (v < 0 ? v + 2 ** 32 : v);
+  const [srcH, srcW, srcC] = copy.src.shape;
+  const [dstH, dstW, dstC] = copy.dst.shape;
   const params = res.uniform([
-    total, h, w, c, ...copy.src.shape, copy.src.channel, ...copy.dst.shape, copy.dst.channel,
+    stream.units, h, w, inValues(c), srcH, srcW, inValues(srcC), inValues(copy.src.channel), dstH, dstW, inValues(dstC), inValues(copy.dst.channel),
     signed(copy.src.top), signed(copy.src.left), copy.dst.top, copy.dst.left,
   ], `${label} params`);
-  return { label, pipeline, workgroups: res.grid(total, WG), bindGroup: res.bindGroup(pipeline, [src, dst, params], label) };
+  return { label, pipeline, workgroups: stream.workgroups, bindGroup: res.bindGroup(pipeline, [src, dst, params], label) };
 }
 
 /** Concatenate: each input is copied into its channel slice of the output. */

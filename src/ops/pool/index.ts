@@ -1,15 +1,22 @@
-import type { PoolNode } from '../../graph/ir.js';
-import { spatial, WG, type ForwardOp } from '../types.js';
+import type { PoolNode, Shape } from '../../graph/ir.js';
+import type { GpuResources } from '../../gpu/resources.js';
+import { spatial, type ForwardOp } from '../types.js';
+
+/** pool2d.wgsl's and relevance_pool.wgsl's parameters, for a stream over `stream.units` Values. */
+export function windowParams(node: PoolNode, inputShape: Shape, stream: ReturnType<GpuResources['stream']>): number[] {
+  const [inH, inW, c] = spatial(inputShape);
+  const [outH, outW] = node.global ? [1, 1] : spatial(node.shape);
+  const w = node.window;
+  return [stream.units, inH, inW, stream.defines.VEC ? c / 4 : c, outH, outW, w.kernel[0], w.kernel[1], w.strides[0], w.strides[1], w.pads[0], w.pads[2]];
+}
 
 export const poolOp: ForwardOp<PoolNode> = {
   fusesActivation: false,
   async record({ res, node, inputs, inputShapes, output, batch }) {
-    const [inH, inW, c] = spatial(inputShapes[0]);
     const [outH, outW] = node.global ? [1, 1] : spatial(node.shape);
-    const total = batch * outH * outW * c;
-    const w = node.window;
-    const pipeline = await res.pipeline('pool2d', { WG, MAX: node.mode === 'max', ARGMAX: false });
-    const params = res.uniform([total, inH, inW, c, outH, outW, w.kernel[0], w.kernel[1], w.strides[0], w.strides[1], w.pads[0], w.pads[2]], `${node.kerasName} params`);
-    return [{ label: node.kerasName, pipeline, workgroups: res.grid(total, WG), bindGroup: res.bindGroup(pipeline, [inputs[0], output, params], node.kerasName) }];
+    const stream = res.stream(batch * outH * outW * spatial(inputShapes[0])[2], spatial(inputShapes[0])[2] % 4 === 0);
+    const pipeline = await res.pipeline('pool2d', { ...stream.defines, MAX: node.mode === 'max', ARGMAX: false });
+    const params = res.uniform(windowParams(node, inputShapes[0], stream), `${node.kerasName} params`);
+    return [{ label: node.kerasName, pipeline, workgroups: stream.workgroups, bindGroup: res.bindGroup(pipeline, [inputs[0], output, params], node.kerasName) }];
   },
 };
