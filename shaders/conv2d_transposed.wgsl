@@ -7,7 +7,7 @@
 // 4) each step is a vec4 dot product. As in conv2d.wgsl, each thread owns TM x TN outputs and
 // reads storage directly. With strides, pixels of one phase (iy % SH, ix % SW) are reached by
 // the same taps only, so each phase is its own slice of the grid (workgroup_id.z) and loops
-// over just its taps: no work on taps that miss. W' is W, or with PLUS max(W, 0) where a >= 0 and min(W, 0) where
+// over just its taps: no work on taps that miss, and none on phases that no tap reaches. W' is W, or with PLUS max(W, 0) where a >= 0 and min(W, 0) where
 // a < 0, so that a * W' = max(a * W, 0) (R-LRP+). ACCUMULATE adds to out (later weight chunks,
 // several consumers of one tensor). F16: the kernel is stored in half precision.
 #if ${F16}
@@ -42,8 +42,14 @@ fn dot4(a: WeightVec, b: WeightVec) -> f32 {
 
 @compute @workgroup_size(${WGN}, ${WGM}, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let phaseY = gid.z / ${SW};
-  let phaseX = gid.z % ${SW};
+  // Slice z is one residue pair (ry, rx) below min(K, stride): the phase (ry - pad) mod stride
+  // is reached by taps ry, ry + stride, ... (Keras allows dilation only with stride 1). Phases
+  // that no tap reaches (a kernel smaller than its stride) get no slice; the caller clears them.
+  let taps = vec2<u32>(min(p.KH, ${SH}u), min(p.KW, ${SW}u));
+  let ry = gid.z / taps.y;
+  let rx = gid.z % taps.y;
+  let phaseY = (ry + ${SH}u - p.padTop % ${SH}u) % ${SH}u;
+  let phaseX = (rx + ${SW}u - p.padLeft % ${SW}u) % ${SW}u;
   // This phase's pixels: iy = phaseY + SH * t for t < phaseH (0 when the phase lies outside).
   let phaseH = (p.gridH + ${SH} - 1u - phaseY) / ${SH};
   let phaseW = (p.gridW + ${SW} - 1u - phaseX) / ${SW};
@@ -75,10 +81,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 #if ${PLUS}
   var accNeg: array<f32, TM * TN>;
 #endif
-  // Output pixel o reads input o*stride + k*dil - pad; the taps that reach this phase are those
-  // with k = (phase + pad) mod stride, every stride-th (Keras allows dilation only with stride 1).
-  for (var ky = (phaseY + p.padTop) % ${SH}; ky < p.KH; ky += ${SH}) {
-    for (var kx = (phaseX + p.padLeft) % ${SW}; kx < p.KW; kx += ${SW}) {
+  // Output pixel o reads input o*stride + k*dil - pad: this phase's taps are k = r, r + stride, ...
+  for (var ky = ry; ky < p.KH; ky += ${SH}u) {
+    for (var kx = rx; kx < p.KW; kx += ${SW}u) {
       var base: array<u32, TM>;
       var hit: array<bool, TM>;
       for (var i = 0u; i < TM; i++) {

@@ -60,6 +60,16 @@ const CASES: Case[] = [
     },
   },
   {
+    // Kernels smaller than their stride leave phases no tap reaches (cleared, not computed); with
+    // 'same' padding on 9 rows, the 3-row kernel at stride 4 starts one row above the image.
+    name: 'kernels smaller than their strides, with padding: [3, 1] stride [4, 2] same, [1, 1] stride [3, 3] valid', batch: 2,
+    make: (m) => {
+      let x = m.layer('Conv2D', conv(8, [3, 1], { strides: [4, 2], activation: 'relu' }), [m.input([9, 7, 4])], convVars([3, 1], 4, 8));
+      x = m.layer('Conv2D', conv(4, [1, 1], { strides: [3, 3], padding: 'valid', activation: 'relu' }), [x], convVars([1, 1], 8, 4));
+      return m.layer('Dense', { units: 3 }, [m.layer('Flatten', {}, [x])], { kernel: [1 * 2 * 4, 3], bias: [3] });
+    },
+  },
+  {
     name: 'tiny binding limit: micro-batches and a dense weight split along outputs', batch: 5, limits: { maxStorageBufferBindingSize: 4096 },
     make: (m) => {
       const c = m.layer('Conv2D', conv(4, [3, 3], { activation: 'relu' }), [m.input([8, 8, 4])], convVars([3, 3], 4, 4));

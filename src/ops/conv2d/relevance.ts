@@ -2,6 +2,7 @@ import type { ConvNode, Shape } from '../../graph/ir.js';
 import type { Dispatch, GpuResources, TensorRef } from '../../gpu/resources.js';
 import { spatial } from '../types.js';
 import { gemmGrid, tiling, type ConvWeights } from './index.js';
+import { inputModifier } from '../elementwise/relevance.js';
 
 /**
  * out (+)= a * (W'^T R) for Conv2D/Dense (W' = W, or its sign-matched part with `plus`):
@@ -13,20 +14,25 @@ export async function convMessage(res: GpuResources, node: ConvNode, weights: Co
   const [inH, inW, inC] = spatial(inputShape);
   const [outH, outW, outC] = spatial(node.shape);
   const w = node.window;
-  // Strided layers run one grid slice per phase (workgroup z); the first phase has the most rows.
+  // Strided layers run one grid slice per phase (workgroup z); m counts the largest phase's rows (phase 0).
   const [sh, sw] = w.strides;
   const m = batch * Math.ceil(inH / sh) * Math.ceil(inW / sw);
   const tile = tiling(m, inC);
+  // Only phases some tap reaches get a slice (a kernel smaller than its stride, as ResNet's 1x1
+  // stride-2 convolutions, reaches one in four); the others are cleared first unless added to.
+  const slices = Math.min(w.kernel[0], sh) * Math.min(w.kernel[1], sw);
   const dispatches: Dispatch[] = [];
+  const clear = slices < sh * sw && !accumulate;
+  if (clear) dispatches.push(await inputModifier(res, `${node.kerasName} relevance`, batch * inH * inW * inC, 'zeros', undefined, io.out));
   for (const [i, chunk] of weights.chunks.entries()) {
     const pipeline = await res.pipeline('conv2d_transposed', {
-      ...tile, WEIGHT_VEC: chunk.count % 4 === 0 && outC % 4 === 0 && chunk.start % 4 === 0, F16: weights.f16, PLUS: plus, ACCUMULATE: accumulate || i > 0, SH: w.strides[0], SW: w.strides[1],
+      ...tile, WEIGHT_VEC: chunk.count % 4 === 0 && outC % 4 === 0 && chunk.start % 4 === 0, F16: weights.f16, PLUS: plus, ACCUMULATE: accumulate || clear || i > 0, SH: w.strides[0], SW: w.strides[1],
     });
     const params = res.uniform([
       batch, inC, outH, outW, chunk.count, inH, inW, w.kernel[0], w.kernel[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2], outC, chunk.start,
     ], `${node.kerasName} relevance params`);
     dispatches.push({
-      label: `${node.kerasName} relevance`, pipeline, workgroups: gemmGrid(res, tile, m, inC, node.kerasName, sh * sw),
+      label: `${node.kerasName} relevance`, pipeline, workgroups: gemmGrid(res, tile, m, inC, node.kerasName, slices),
       bindGroup: res.bindGroup(pipeline, [io.rel, chunk.buffer, io.act, io.out, params], node.kerasName),
     });
   }

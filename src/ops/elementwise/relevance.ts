@@ -38,12 +38,13 @@ export function positiveSum(res: GpuResources, label: string, count: number, u: 
   return message(res, `${label} positive sum`, 'POSITIVE_SUM', { plus: false, ratio: false }, count, [1, 0], [undefined, u, out]);
 }
 
-/** Input modifiers of the classical rules: out = max(x, 0), min(x, 0), or 1 (no x). */
-export async function inputModifier(res: GpuResources, label: string, count: number, mode: 'positive' | 'negative' | 'ones', x: TensorRef | undefined, out: TensorRef): Promise<Dispatch> {
+/** Input modifiers of the classical rules: out = max(x, 0), min(x, 0), or 1 (no x); 'zeros' clears out. */
+export async function inputModifier(res: GpuResources, label: string, count: number, mode: 'positive' | 'negative' | 'ones' | 'zeros', x: TensorRef | undefined, out: TensorRef): Promise<Dispatch> {
   const stream = res.stream(count);
-  const pipeline = await res.pipeline('input_modifier', { ...stream.defines, POSITIVE: mode === 'positive', ONES: mode === 'ones' });
+  const fill = mode === 'ones' || mode === 'zeros';
+  const pipeline = await res.pipeline('input_modifier', { ...stream.defines, POSITIVE: mode === 'positive', FILL: fill, FILL_VALUE: mode === 'ones' ? '1.0' : '0.0' });
   const params = res.uniform([stream.units], `${label} ${mode} params`);
-  return { label: `${label} ${mode}`, pipeline, workgroups: stream.workgroups, bindGroup: res.bindGroup(pipeline, [out, params, mode === 'ones' ? undefined : x], label) };
+  return { label: `${label} ${mode}`, pipeline, workgroups: stream.workgroups, bindGroup: res.bindGroup(pipeline, [out, params, fill ? undefined : x], label) };
 }
 
 /**
