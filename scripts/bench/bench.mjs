@@ -158,6 +158,14 @@ for (const { name, file } of models) {
       const total = (key) => layers.reduce((a, l) => a + (l[key] ?? 0), 0);
       const totalFlops = [...flops.values()].reduce((a, b) => a + b, 0);
       row.layers = layers;
+      // Where the relevance pass spends its time: per kind of pass (the label's words after the layer name).
+      const kinds = {};
+      for (const [label, ms] of Object.entries(profiled.timings.passes)) {
+        if (!label.startsWith('relevance:')) continue;
+        const kind = label.slice('relevance:'.length).split(' ').slice(1).join(' ') || 'seed';
+        kinds[kind] = (kinds[kind] ?? 0) + ms;
+      }
+      row.relevance_passes_ms = kinds;
       row.conv_forward_gflops = totalFlops / total('forward_ms') / 1e6;
       row.conv_relevance_gflops = totalFlops / total('relevance_ms') / 1e6;
       row.conv_forward_efficiency = row.conv_forward_gflops / calibration;

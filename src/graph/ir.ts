@@ -103,3 +103,20 @@ export function consumers(graph: Graph): Map<number, number[]> {
   for (const node of graph.nodes) for (const input of node.inputs) map.get(input)!.push(node.id);
   return map;
 }
+
+/**
+ * Nodes whose output is never negative whatever the input: after a ReLU without negative slope
+ * (threshold >= 0), a sigmoid or softplus, and through pooling, padding with zeros, reshapes and
+ * concatenations of such outputs. Rules use it to skip terms that multiply by min(x, 0).
+ */
+export function nonNegativeNodes(graph: Graph): Set<number> {
+  const result = new Set<number>();
+  for (const node of graph.nodes) {
+    const inputsNonNegative = node.inputs.length > 0 && node.inputs.every((i) => result.has(i));
+    const nonNegative = node.op === 'activation'
+      ? (node.activation.kind === 'relu' && !node.activation.negativeSlope && (node.activation.threshold ?? 0) >= 0) || node.activation.kind === 'sigmoid' || node.activation.kind === 'softplus'
+      : (node.op === 'pool' || node.op === 'pad' || node.op === 'reshape' || node.op === 'concat' || node.op === 'identity') && inputsNonNegative;
+    if (nonNegative) result.add(node.id);
+  }
+  return result;
+}

@@ -1,5 +1,5 @@
 import type { ConvNode, DepthwiseNode, Graph, GraphNode } from '../graph/ir.js';
-import { sizeOf } from '../graph/ir.js';
+import { nonNegativeNodes, sizeOf } from '../graph/ir.js';
 import type { Dispatch, TensorRef } from '../gpu/resources.js';
 import { convMessage } from '../ops/conv2d/relevance.js';
 import { conv2dOp, type ConvWeights } from '../ops/conv2d/index.js';
@@ -89,9 +89,22 @@ const S_SLOT = 5;
 
 type LinearNode = ConvNode | DepthwiseNode;
 
+/**
+ * The rule's groups as they act on this input: where the input is never negative, min(x, 0) is
+ * 0, so a term on it with a zero bias adds exactly nothing to z or to R_in and is dropped (half
+ * of ZPlus, AlphaBeta and Gamma after a ReLU), and max(x, 0) is x itself.
+ */
+function liveGroups(rule: LayerRule, inputNonNegative: boolean): Group[] {
+  if (!inputNonNegative) return rule.groups;
+  return rule.groups
+    .map((g) => ({ ...g, terms: g.terms.filter((t) => !(t.input === 'negative' && t.param?.zeroBias)).map((t): Term => (t.input === 'positive' ? { ...t, input: 'identity' } : t)) }))
+    .filter((g) => g.terms.length > 0);
+}
+
 /** R_in += sum_g sum_t x_t * (W_t^T s_g) for one Conv2D/Dense/DepthwiseConv2D node. */
-async function recordLinear(ctx: RelevanceContext, node: LinearNode, rule: LayerRule): Promise<Dispatch[]> {
+async function recordLinear(ctx: RelevanceContext, node: LinearNode, layerRule: LayerRule, inputNonNegative: boolean): Promise<Dispatch[]> {
   const { res, batch } = ctx;
+  const rule = { ...layerRule, groups: liveGroups(layerRule, inputNonNegative) };
   const input = node.inputs[0];
   const inputShape = ctx.graph.nodes[input].shape;
   const inCount = batch * sizeOf(inputShape);
@@ -168,6 +181,7 @@ export function compositeRule(name: string, graph: Graph, rules: LayerRules, sta
     if (!rule) throw new Error(`${name}: no rule chosen for layer '${node.kerasName}'`);
     return rule;
   };
+  const nonNegative = nonNegativeNodes(graph);
   return {
     name,
     scratchCount: () => S_SLOT + 1,
@@ -179,7 +193,7 @@ export function compositeRule(name: string, graph: Graph, rules: LayerRules, sta
       switch (node.op) {
         case 'conv2d':
         case 'depthwise':
-          return recordLinear(ctx, node, ruleOf(node));
+          return recordLinear(ctx, node, ruleOf(node), nonNegative.has(node.inputs[0]));
         case 'affine':
           return [await accumulateInto(res, `${node.kerasName} pass`, count, rel, ctx.relevance(node.inputs[0]))];
         case 'add': {
