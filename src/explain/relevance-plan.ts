@@ -29,7 +29,8 @@ export class RelevancePlan {
   ) {}
 
   static async compile(gpu: Gpu, graph: Graph, weights: UploadedWeights, batch: number, rule: RelevanceRule): Promise<RelevancePlan> {
-    const forward = await ForwardPlan.compile(gpu, graph, weights, batch, new Set(graph.nodes.map((n) => n.id)));
+    const read = rule.reads?.(graph) ?? new Set(graph.nodes.map((n) => n.id));
+    const forward = await ForwardPlan.compile(gpu, graph, weights, batch, read);
     const res = new GpuResources(gpu);
     try {
       const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -64,7 +65,11 @@ export class RelevancePlan {
         consumers: (id) => consumersOf.get(id)!,
         sharesInput: (id) => sharedBy.get(graph.nodes[id].inputs[0]) === id,
         reportStats: (id) => reported.add(statSlot(id)),
-        activation: (id) => forward.tensors.get(id)!,
+        activation: (id) => {
+          // Any other value may share memory with later ones: reading it would be reading garbage.
+          if (!read.has(id)) throw new Error(`${rule.name} reads the forward value of '${graph.nodes[id].kerasName}' but did not declare it (RelevanceRule.reads)`);
+          return forward.tensors.get(id)!;
+        },
         relevance: (id) => relevance.get(id)!,
         scratch: (k, id) => ({ buffer: scratch[k], offset: 0, size: batch * sizeOf(graph.nodes[id].shape) * 4 }),
       };

@@ -87,6 +87,19 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
     name,
     scratchCount: (graph: Graph) => Math.max(1, ...graph.nodes.filter((n) => n.op === 'add').map((n) => n.inputs.length + (plus ? 1 : 0))),
     passesThrough: passesActivations,
+    // Linear layers and pooling read their input, an Add its operands (and its sum for the ratio
+    // split); routing layers read nothing, so a layer's value before its activation is not kept.
+    reads(graph: Graph) {
+      const read = new Set<number>();
+      for (const node of graph.nodes) {
+        if (node.op === 'conv2d' || node.op === 'depthwise' || node.op === 'pool' || node.op === 'affine') read.add(node.inputs[0]);
+        if (node.op === 'add') {
+          for (const input of node.inputs) read.add(input);
+          if (!plus && skip === 'ratio') read.add(node.id);
+        }
+      }
+      return read;
+    },
     async record(ctx, node) {
       const routed = await routeRelevance(ctx, node);
       if (routed) return routed;

@@ -40,6 +40,12 @@ export interface RelevanceRule {
   /** Scratch tensors (and stats slots) the rule needs per node at most (Add operands count here). */
   scratchCount(graph: Graph): number;
   /**
+   * The nodes whose forward values the rule reads (ctx.activation); by default every node's.
+   * The forward pass keeps only these, so it may fuse an activation into the layer before it
+   * and reuse the memory of the other values.
+   */
+  reads?(graph: Graph): Set<number>;
+  /**
    * Whether the node's relevance reaches its input unchanged (an activation under LRP rules;
    * reshapes always do): where that input has no other consumer, both share one buffer.
    */
