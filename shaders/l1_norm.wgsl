@@ -3,10 +3,10 @@
 // stats[(n * slots + slot) * 2] = sum |x|, stats[(n * slots + slot) * 2 + 1] = sum x.
 // Workgroup row y is sample n. Large tensors reduce in two steps so both cores of a CPU
 // adapter work: PARTIAL has `parts` workgroups per sample write (sum |x|, sum x) of a strided
-// share into out[(n * parts + part) * 2 ..]; PAIRS then adds those pairs up per sample. A fixed
-// reduction order keeps results deterministic.
+// share into out[(base + n * parts + part) * 2 ..]; PAIRS then adds those pairs up per sample (or
+// relative_rescale.wgsl does, for R-LRP's messages). A fixed reduction order keeps results deterministic.
 
-struct Params { perSample: u32, slots: u32, slot: u32, _pad0: u32 }
+struct Params { perSample: u32, slots: u32, slot: u32, base: u32 }
 
 //#include stream
 
@@ -53,7 +53,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
   if (lid == 0u) {
 #if ${PARTIAL}
-    let at = (n * groups.x + wid.x) * 2u;
+    let at = (p.base + n * groups.x + wid.x) * 2u;
 #else
     let at = (n * p.slots + p.slot) * 2u;
 #endif

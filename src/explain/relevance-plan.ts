@@ -55,13 +55,11 @@ export class RelevancePlan {
       }
       const statSlot = (id: number): number => (sharedBy.has(id) ? statSlot(sharedBy.get(id)!) : id);
       const largest = Math.max(...graph.nodes.map((n) => sizeOf(n.shape))) * batch * 4;
-      const scratchCount = rule.scratchCount(graph);
-      const scratch = Array.from({ length: scratchCount }, (_, k) => res.buffer(largest, usage, `relevance scratch ${k}`));
-      const stats = new StatsBuffer(res, graph.nodes.length + scratchCount, batch);
+      const scratch = Array.from({ length: rule.scratchCount(graph) }, (_, k) => res.buffer(largest, usage, `relevance scratch ${k}`));
+      const stats = new StatsBuffer(res, graph.nodes.length, batch);
       const reported = new Set<number>();
       const ctx: RelevanceContext = {
         res, graph, batch, weights, stats, statSlot,
-        scratchSlot: graph.nodes.length,
         consumers: (id) => consumersOf.get(id)!,
         sharesInput: (id) => sharedBy.get(graph.nodes[id].inputs[0]) === id,
         reportStats: (id) => reported.add(statSlot(id)),

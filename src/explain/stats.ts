@@ -16,34 +16,59 @@ export class StatsBuffer {
   }
 }
 
+/** Workgroups per sample of a norm over `perSample` values: enough values each that their partial sums stay few. */
+function normParts(res: GpuResources, perSample: number, batch: number): { stream: ReturnType<GpuResources['stream']>; parts: number } {
+  const stream = res.stream(perSample, true, batch);
+  return { stream, parts: Math.max(1, Math.min(stream.workgroups[0], Math.floor(stream.units / (16 * stream.defines.WG)))) };
+}
+
 /**
  * stats[slot] (+)= per-sample (sum |x|, sum x) of a batch-first tensor: one workgroup per
- * sample, or for large tensors partial sums from several workgroups per sample (GpuResources.stream), then added up.
+ * sample, or for large tensors partial sums from several workgroups per sample, then added up.
  */
 export async function l1Norm(res: GpuResources, stats: StatsBuffer, slot: number, x: TensorRef, perSample: number, accumulate: boolean, label: string): Promise<Dispatch[]> {
-  const stream = res.stream(perSample, true, stats.batch);
-  const { WG } = stream.defines;
-  const params = res.uniform([stream.units, stats.slots, slot], `${label} norm params`);
-  // Enough values per workgroup that the second step stays small.
-  const parts = Math.min(stream.workgroups[0], Math.floor(stream.units / (16 * WG)));
+  const { stream, parts } = normParts(res, perSample, stats.batch);
+  const params = res.uniform([stream.units, stats.slots, slot, 0], `${label} norm params`);
   const finish = await res.pipeline('l1_norm', { ...stream.defines, ACCUMULATE: accumulate, PARTIAL: false, PAIRS: false });
   if (parts <= 1) return [{ label: `${label} norm`, pipeline: finish, workgroups: [1, stats.batch, 1], bindGroup: res.bindGroup(finish, [x, stats.buffer, params], label) }];
   const partial = await res.pipeline('l1_norm', { ...stream.defines, ACCUMULATE: false, PARTIAL: true, PAIRS: false });
-  const pairs = await res.pipeline('l1_norm', { WG, VEC: false, ACCUMULATE: accumulate, PARTIAL: false, PAIRS: true });
+  const pairs = await res.pipeline('l1_norm', { WG: stream.defines.WG, VEC: false, ACCUMULATE: accumulate, PARTIAL: false, PAIRS: true });
   const partials = res.buffer(stats.batch * parts * 8, GPUBufferUsage.STORAGE, `${label} norm partials`);
   return [
     { label: `${label} norm`, pipeline: partial, workgroups: [parts, stats.batch, 1], bindGroup: res.bindGroup(partial, [x, partials, params], label) },
-    { label: `${label} norm pairs`, pipeline: pairs, workgroups: [1, stats.batch, 1], bindGroup: res.bindGroup(pairs, [partials, stats.buffer, res.uniform([parts, stats.slots, slot], `${label} norm pairs params`)], label) },
+    { label: `${label} norm pairs`, pipeline: pairs, workgroups: [1, stats.batch, 1], bindGroup: res.bindGroup(pairs, [partials, stats.buffer, res.uniform([parts, stats.slots, slot, 0], `${label} norm pairs params`)], label) },
   ];
 }
 
-/** One operand's rescale (relative_rescale.wgsl): which stats slots hold its norms, and where the result goes. */
+/**
+ * The raw messages of one node's operands (one for a linear layer, each of an Add's) with the
+ * partial (sum |x|, sum x) of every operand and sample, which the rescale adds up itself: no
+ * separate pass to finish the sums.
+ */
+export class OperandNorms {
+  private constructor(readonly partials: GPUBuffer, readonly parts: number, readonly operands: number, readonly batch: number) {}
+
+  static create(res: GpuResources, perSample: number, batch: number, operands: number, label: string): OperandNorms {
+    const { parts } = normParts(res, perSample, batch);
+    return new OperandNorms(res.buffer(operands * batch * parts * 8, GPUBufferUsage.STORAGE, `${label} norm partials`), parts, operands, batch);
+  }
+
+  /** The partial sums of operand k's raw message `x`. */
+  async record(res: GpuResources, k: number, x: TensorRef, perSample: number, label: string): Promise<Dispatch> {
+    const stream = res.stream(perSample, true, this.batch);
+    const pipeline = await res.pipeline('l1_norm', { ...stream.defines, ACCUMULATE: false, PARTIAL: true, PAIRS: false });
+    // Operand k's pairs start at pair k * batch * parts.
+    const params = res.uniform([stream.units, 0, 0, k * this.batch * this.parts], `${label} norm params`);
+    return { label: `${label} norm`, pipeline, workgroups: [this.parts, this.batch, 1], bindGroup: res.bindGroup(pipeline, [x, this.partials, params], label) };
+  }
+}
+
+/** One operand's rescale (relative_rescale.wgsl): its norms, and where the result goes. */
 export interface Rescale {
   /** Slot of |R_out|_1 (the node's complete output relevance). */
   outSlot: number;
-  /** First of `rawSlots` slots whose L1 norms add up to the mass; this operand's own is rawSlot + part. */
-  rawSlot: number;
-  rawSlots: number;
+  /** The operands' partial norms (their sum is the mass), and which operand this is. */
+  norms: OperandNorms;
   part: number;
   /** Add to the input's relevance (it has other consumers) instead of storing into it. */
   accumulate: boolean;
@@ -51,11 +76,12 @@ export interface Rescale {
   reportSlot?: number;
 }
 
-/** out (+)= raw * |R_out|_1 / mass per sample, with the norms read from `stats`. */
+/** out (+)= raw * |R_out|_1 / mass per sample, with |R_out|_1 from `stats` and the mass from the operands' partial norms. */
 export async function relativeRescale(res: GpuResources, stats: StatsBuffer, rescale: Rescale, raw: TensorRef, out: TensorRef, perSample: number, label: string): Promise<Dispatch> {
   const report = rescale.reportSlot !== undefined;
   const stream = res.stream(perSample, true, stats.batch);
   const pipeline = await res.pipeline('relative_rescale', { ...stream.defines, ACCUMULATE: rescale.accumulate, REPORT: report });
-  const params = res.uniform([stream.units, stats.slots, rescale.outSlot, rescale.rawSlot, rescale.rawSlots, rescale.part, rescale.reportSlot ?? 0, 0], `${label} rescale params`);
-  return { label: `${label} rescale`, pipeline, workgroups: stream.workgroups, bindGroup: res.bindGroup(pipeline, [raw, stats.buffer, out, params], label) };
+  const { norms } = rescale;
+  const params = res.uniform([stream.units, stats.slots, rescale.outSlot, norms.parts, norms.operands, rescale.part, rescale.reportSlot ?? 0, 0], `${label} rescale params`);
+  return { label: `${label} rescale`, pipeline, workgroups: stream.workgroups, bindGroup: res.bindGroup(pipeline, [raw, stats.buffer, out, params, norms.partials], label) };
 }

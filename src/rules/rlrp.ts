@@ -8,7 +8,7 @@ import type { DepthwiseWeights } from '../ops/depthwise/index.js';
 import { applyActivation, type AffineWeights } from '../ops/elementwise/index.js';
 import { addSplitMessage, affineMessage, positiveSum } from '../ops/elementwise/relevance.js';
 import { poolMessage } from '../ops/pool/relevance.js';
-import { l1Norm, relativeRescale, type Rescale } from '../explain/stats.js';
+import { OperandNorms, relativeRescale, type Rescale } from '../explain/stats.js';
 import { passesActivations, routeRelevance } from './routing.js';
 import type { RelevanceContext, RelevanceRule } from './types.js';
 
@@ -34,25 +34,26 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
   const name = `${plus ? 'rlrp-plus' : 'rlrp'}${skip === 'ratio' ? '-ratio' : ''}`;
 
   /**
-   * The rescale of operand `part` of node's `parts` into `input`'s relevance. Where the node is
-   * the input's only consumer (and reads it once), the result is stored rather than added, and
-   * gives the input's relevance statistics too.
+   * The rescale of operand `part` of the node's messages into `input`'s relevance. Where the
+   * node is the input's only consumer (and reads it once), the result is stored rather than
+   * added, and gives the input's relevance statistics too.
    */
-  function rescaleInto(ctx: RelevanceContext, node: GraphNode, input: number, part: number, parts: number): Rescale {
+  function rescaleInto(ctx: RelevanceContext, node: GraphNode, input: number, norms: OperandNorms, part: number): Rescale {
     const only = ctx.consumers(input).length === 1 && node.inputs.filter((i) => i === input).length === 1;
     if (only) ctx.reportStats(input);
-    return { outSlot: ctx.statSlot(node.id), rawSlot: ctx.scratchSlot, rawSlots: parts, part, accumulate: !only, reportSlot: only ? ctx.statSlot(input) : undefined };
+    return { outSlot: ctx.statSlot(node.id), norms, part, accumulate: !only, reportSlot: only ? ctx.statSlot(input) : undefined };
   }
 
-  /** Message into scratch 0, its L1 norm, then the rescale into the input's relevance. */
+  /** Message into scratch 0, its partial L1 norms, then the rescale into the input's relevance. */
   async function linear(ctx: RelevanceContext, node: GraphNode, message: (io: { rel: TensorRef; act: TensorRef; out: TensorRef }) => Promise<Dispatch[]>): Promise<Dispatch[]> {
     const input = node.inputs[0];
     const perSample = sizeOf(ctx.graph.nodes[input].shape);
     const raw = ctx.scratch(0, input);
+    const norms = OperandNorms.create(ctx.res, perSample, ctx.batch, 1, node.kerasName);
     return [
       ...(await message({ rel: ctx.relevance(node.id), act: ctx.activation(input), out: raw })),
-      ...(await l1Norm(ctx.res, ctx.stats, ctx.scratchSlot, raw, perSample, false, node.kerasName)),
-      await relativeRescale(ctx.res, ctx.stats, rescaleInto(ctx, node, input, 0, 1), raw, ctx.relevance(input), perSample, node.kerasName),
+      await norms.record(ctx.res, 0, raw, perSample, node.kerasName),
+      await relativeRescale(ctx.res, ctx.stats, rescaleInto(ctx, node, input, norms, 0), raw, ctx.relevance(input), perSample, node.kerasName),
     ];
   }
 
@@ -71,14 +72,15 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
     } else if (skip === 'ratio') {
       total = ctx.activation(node.id);
     }
-    // Each operand's norm in its own slot: the joint rescale divides by their sum.
+    // Each operand's norms apart: the joint rescale divides by their sum, the report needs each.
+    const norms = OperandNorms.create(res, perSample, batch, m, node.kerasName);
     for (const [k, input] of node.inputs.entries()) {
       const raw = ctx.scratch(k, node.id);
       dispatches.push(await addSplitMessage(res, node.kerasName, count, m, { rel: ctx.relevance(node.id), act: ctx.activation(input), out: raw, total }, { plus, ratio: skip === 'ratio' }));
-      dispatches.push(...(await l1Norm(res, ctx.stats, ctx.scratchSlot + k, raw, perSample, false, node.kerasName)));
+      dispatches.push(await norms.record(res, k, raw, perSample, node.kerasName));
     }
     for (const [k, input] of node.inputs.entries()) {
-      dispatches.push(await relativeRescale(res, ctx.stats, rescaleInto(ctx, node, input, k, m), ctx.scratch(k, node.id), ctx.relevance(input), perSample, node.kerasName));
+      dispatches.push(await relativeRescale(res, ctx.stats, rescaleInto(ctx, node, input, norms, k), ctx.scratch(k, node.id), ctx.relevance(input), perSample, node.kerasName));
     }
     return dispatches;
   }

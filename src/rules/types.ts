@@ -12,8 +12,6 @@ export interface RelevanceContext {
   stats: StatsBuffer;
   /** Stats slot holding per-sample (sum |R|, sum R) of node `id`'s complete output relevance. */
   statSlot(id: number): number;
-  /** The first of scratchCount(graph) stats slots free for the rule's own use while it records one node. */
-  scratchSlot: number;
   /** Nodes that read node `id`'s output. */
   consumers(id: number): readonly number[];
   /** Node `id`'s relevance is its input's buffer (see RelevanceRule.passesThrough): nothing to send. */
@@ -37,7 +35,7 @@ export interface RelevanceContext {
  */
 export interface RelevanceRule {
   readonly name: string;
-  /** Scratch tensors (and stats slots) the rule needs per node at most (Add operands count here). */
+  /** Scratch tensors the rule needs per node at most (Add operands count here). */
   scratchCount(graph: Graph): number;
   /**
    * The nodes whose forward values the rule reads (ctx.activation); by default every node's.
