@@ -1,5 +1,6 @@
 import * as h5wasm from 'h5wasm';
 import { ModelFormatError } from '../errors.js';
+import { offsetsOf } from './find-bytes.js';
 
 /** A read-only view of an HDF5 file held in memory, wrapping h5wasm. */
 export interface Hdf5Tensor {
@@ -186,9 +187,9 @@ const GLOBAL_HEAP_MIN_SIZE = 4096;
  */
 function checkGlobalHeaps(bytes: Uint8Array, label: string): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let at = bytes.indexOf(0x47); at >= 0 && at + 16 <= bytes.length; at = bytes.indexOf(0x47, at + 1)) {
+  for (const at of offsetsOf(GLOBAL_HEAP_SIGNATURE, bytes)) {
     // "GCOL", version 1, three reserved zero bytes, then an 8-byte collection size of at least 4096.
-    if (view.getUint32(at, false) !== 0x47434f4c || view.getUint32(at + 4, false) !== 0x01000000) continue;
+    if (at + 16 > bytes.length || view.getUint32(at + 4, false) !== 0x01000000) continue;
     const size = Number(view.getBigUint64(at + 8, true));
     if (size < GLOBAL_HEAP_MIN_SIZE || view.getUint32(at + 12, true) !== 0) continue; // not a collection header
     const end = at + size;
@@ -204,6 +205,9 @@ function checkGlobalHeaps(bytes: Uint8Array, label: string): void {
     }
   }
 }
+
+/** "GCOL", the signature of a global heap collection. */
+const GLOBAL_HEAP_SIGNATURE = Uint8Array.of(0x47, 0x43, 0x4f, 0x4c);
 
 function firstLine(e: unknown): string {
   const text = String((e as Error)?.message ?? e);
