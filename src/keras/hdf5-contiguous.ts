@@ -182,6 +182,7 @@ export class ContiguousDatasets {
 
   /** Address and size of a version 3 or 4 data layout message (IV.A.2.i) of the contiguous class, inside the file. */
   private contiguousStorage(message: Message): { address: number; size: number } | undefined {
+    if (message.flags & SHARED) return undefined; // not allowed for layouts; HDF5 would look elsewhere
     const at = message.body;
     const version = this.unsigned(at, 1);
     if (version < 3 || version > 4 || this.unsigned(at + 1, 1) !== CONTIGUOUS) return undefined;
