@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ModelFormatError, RlrpError } from '../src/errors.js';
 import type { Gpu } from '../src/gpu/device.js';
 import { graphFromKeras } from '../src/graph/from-keras.js';
@@ -44,6 +44,20 @@ describe('HDF5 datasets', () => {
     // The first object becomes a zero-sized free-space object (index 0, size 0): found by the fuzz test as one flipped size bit.
     bytes.fill(0, at + 16, at + 32);
     await expect(readKerasModel(bytes)).rejects.toThrow(new RegExp(`HDF5 global heap at byte ${at} is corrupt \\(object 0 at byte ${at + 16} has size 0\\)`));
+  });
+
+  it("global heaps are found the same way without Node's Buffer (as in a browser)", async () => {
+    const original = await kernelOf(BUNDLED);
+    const corrupt = BUNDLED.slice();
+    const at = Buffer.from(corrupt.buffer).indexOf('GCOL');
+    corrupt.fill(0, at + 16, at + 32);
+    vi.stubGlobal('Buffer', undefined);
+    try {
+      expect(Array.from((await kernelOf(BUNDLED)).data)).toEqual(Array.from(original.data));
+      await expect(readKerasModel(corrupt)).rejects.toThrow(new RegExp(`HDF5 global heap at byte ${at} is corrupt`));
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('float64 weights load with the same values; integer and string datasets are refused by dtype', async () => {

@@ -12,10 +12,16 @@ export function checkFiniteParameters(graph: Graph, label: string): void {
       ? [['kernel', node.kernel], ['bias', node.bias]]
       : node.op === 'affine' ? [['scale', node.scale], ['shift', node.shift]] : [];
     for (const [role, values] of arrays) {
-      const bad = values?.findIndex((v) => !Number.isFinite(v)) ?? -1;
+      const bad = values ? firstNonFinite(values) : -1;
       if (bad >= 0) {
         throw new ModelFormatError(`${label}: layer '${node.kerasName}' has a non-finite ${node.op === 'affine' ? `${node.source} ` : ''}${role} value (${values![bad]} at index ${bad})`);
       }
     }
   }
+}
+
+/** A plain loop: findIndex with a callback costs several times as much over VGG16's 138 M weights. */
+function firstNonFinite(values: Float32Array): number {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return i;
+  return -1;
 }

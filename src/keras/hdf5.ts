@@ -1,10 +1,18 @@
 import * as h5wasm from 'h5wasm';
 import { ModelFormatError } from '../errors.js';
+import { ContiguousDatasets } from './hdf5-contiguous.js';
+import { offsetsOf } from './find-bytes.js';
 
 /** A read-only view of an HDF5 file held in memory, wrapping h5wasm. */
 export interface Hdf5Tensor {
   shape: number[];
+  /** For contiguous aligned float32 datasets, a view of the file's bytes (no copy). */
   data: Float32Array;
+}
+
+export interface Hdf5ReadOptions {
+  /** Read contiguous float datasets straight from the file's bytes (default); false reads every dataset through h5wasm. */
+  inPlace?: boolean;
 }
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -52,9 +60,15 @@ interface StorageMetadata {
 }
 
 export class Hdf5File {
-  private constructor(private readonly file: h5wasm.File, private readonly path: string, private readonly fs: { unlink(p: string): void }, readonly label: string, private readonly fileBytes: number) {}
+  /** How many datasets were read in place and how many through h5wasm. */
+  readonly reads = { inPlace: 0, h5wasm: 0 };
 
-  static async open(bytes: Uint8Array, label: string): Promise<Hdf5File> {
+  private constructor(
+    private readonly file: h5wasm.File, private readonly path: string, private readonly fs: { unlink(p: string): void }, readonly label: string, private readonly fileBytes: number,
+    private readonly contiguous: ContiguousDatasets | undefined,
+  ) {}
+
+  static async open(bytes: Uint8Array, label: string, options: Hdf5ReadOptions = {}): Promise<Hdf5File> {
     if (!isHdf5(bytes)) throw new ModelFormatError(`${label} is not an HDF5 file (no HDF5 signature)`);
     checkGlobalHeaps(bytes, label);
     const module = await ready();
@@ -63,7 +77,8 @@ export class Hdf5File {
     // only read): one less copy of a 500 MB model.
     module.FS.writeFile(path, bytes, { canOwn: true });
     try {
-      return new Hdf5File(new h5wasm.File(path, 'r'), path, module.FS, label, bytes.length);
+      const contiguous = options.inPlace === false ? undefined : ContiguousDatasets.open(bytes);
+      return new Hdf5File(new h5wasm.File(path, 'r'), path, module.FS, label, bytes.length, contiguous);
     } catch (e) {
       module.FS.unlink(path);
       throw new ModelFormatError(`${label}: HDF5 file is corrupt or truncated (${firstLine(e)})`);
@@ -162,6 +177,13 @@ export class Hdf5File {
     }
     this.checkDeclaredSize(where, metadata, compressed);
     const shape = metadata.shape ?? [];
+    const count = shape.reduce((a, b) => a * b, 1);
+    const raw = compressed || !metadata.littleEndian ? undefined : this.contiguousBytes(dataset, metadata.size, count);
+    if (raw) {
+      this.reads.inPlace++;
+      return { shape, data: floatsOf(raw, metadata.size) };
+    }
+    this.reads.h5wasm++;
     const value = this.guard(where, () => dataset.value);
     let data: Float32Array;
     if (value instanceof Float32Array) data = value;
@@ -169,10 +191,36 @@ export class Hdf5File {
     else if (value instanceof Uint16Array) data = Float32Array.from(value, halfToFloat);
     else if (typeof value === 'number') data = Float32Array.of(value);
     else throw new ModelFormatError(`${this.label}: ${where} has unsupported dtype ${JSON.stringify(dtype)}`);
-    const count = shape.reduce((a, b) => a * b, 1);
     if (data.length !== count) throw new ModelFormatError(`${this.label}: ${where} holds ${data.length} values for shape [${shape}]`);
     return { shape, data };
   }
+
+  /** The dataset's values in the file's bytes when they are stored there as they are (see ContiguousDatasets). */
+  private contiguousBytes(dataset: h5wasm.Dataset, elementSize: number, count: number): Uint8Array | undefined {
+    if (!this.contiguous) return undefined;
+    let reference: Uint8Array;
+    try {
+      // An object reference is the address of the object's header (hobj_ref_t is an haddr_t).
+      reference = Uint8Array.from(dataset.create_reference().ref_data);
+    } catch {
+      return undefined;
+    }
+    if (reference.length !== 8) return undefined;
+    const address = new DataView(reference.buffer).getBigUint64(0, true);
+    return address <= BigInt(Number.MAX_SAFE_INTEGER) ? this.contiguous.floats(Number(address), elementSize, count) : undefined;
+  }
+}
+
+/**
+ * Float32 values of little-endian IEEE floats of `size` bytes: aligned float32 is a view of the
+ * bytes (no copy: copying a 500 MB model costs as much as reading it); the rest is converted.
+ */
+function floatsOf(raw: Uint8Array, size: number): Float32Array {
+  const count = raw.length / size;
+  const aligned = raw.byteOffset % size === 0 ? raw : raw.slice();
+  if (size === 4) return new Float32Array(aligned.buffer, aligned.byteOffset, count);
+  if (size === 8) return Float32Array.from(new Float64Array(aligned.buffer, aligned.byteOffset, count));
+  return Float32Array.from(new Uint16Array(aligned.buffer, aligned.byteOffset, count), halfToFloat);
 }
 
 /** HDF5 never makes a global heap collection smaller than this (H5HG_MINSIZE). */
@@ -186,9 +234,9 @@ const GLOBAL_HEAP_MIN_SIZE = 4096;
  */
 function checkGlobalHeaps(bytes: Uint8Array, label: string): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let at = bytes.indexOf(0x47); at >= 0 && at + 16 <= bytes.length; at = bytes.indexOf(0x47, at + 1)) {
+  for (const at of offsetsOf(GLOBAL_HEAP_SIGNATURE, bytes)) {
     // "GCOL", version 1, three reserved zero bytes, then an 8-byte collection size of at least 4096.
-    if (view.getUint32(at, false) !== 0x47434f4c || view.getUint32(at + 4, false) !== 0x01000000) continue;
+    if (at + 16 > bytes.length || view.getUint32(at + 4, false) !== 0x01000000) continue;
     const size = Number(view.getBigUint64(at + 8, true));
     if (size < GLOBAL_HEAP_MIN_SIZE || view.getUint32(at + 12, true) !== 0) continue; // not a collection header
     const end = at + size;
@@ -204,6 +252,9 @@ function checkGlobalHeaps(bytes: Uint8Array, label: string): void {
     }
   }
 }
+
+/** "GCOL", the signature of a global heap collection. */
+const GLOBAL_HEAP_SIGNATURE = Uint8Array.of(0x47, 0x43, 0x4f, 0x4c);
 
 function firstLine(e: unknown): string {
   const text = String((e as Error)?.message ?? e);

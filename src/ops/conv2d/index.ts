@@ -41,6 +41,30 @@ export function gemmGrid(res: GpuResources, tile: Tiling, m: number, n: number, 
   return grid;
 }
 
+/** Bytes gathered per write when a kernel is split: one small array, reused (so already in memory) for every block. */
+const GATHER_BLOCK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Columns [start, start + count) of the [rows][cols] kernel as a [rows][count] buffer, gathered a
+ * block of rows at a time into one reused array: the chunk never exists whole in host memory,
+ * and fresh host memory is what uploads spend their time on.
+ */
+function uploadColumns(res: GpuResources, kernel: Float32Array, cols: number, start: number, count: number, f16: boolean, label: string): GPUBuffer {
+  const rows = kernel.length / cols;
+  const bytes = f16 ? 2 : 4;
+  const buffer = res.buffer(rows * count * bytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label);
+  // An even number of rows per block keeps every block's offset a multiple of 4 bytes in f16.
+  const blockRows = Math.min(rows, 2 * Math.max(1, Math.floor(GATHER_BLOCK_BYTES / (8 * count))));
+  const block = new Float32Array(blockRows * count);
+  for (let first = 0; first < rows; first += blockRows) {
+    const end = Math.min(rows, first + blockRows);
+    for (let row = first; row < end; row++) block.set(kernel.subarray(row * cols + start, row * cols + start + count), (row - first) * count);
+    const gathered = block.subarray(0, (end - first) * count);
+    res.write(buffer, first * count * bytes, f16 ? toHalf(gathered) : gathered);
+  }
+  return buffer;
+}
+
 function uploadConv(res: GpuResources, node: ConvNode): ConvWeights {
   const k = node.kernel.length / node.outChannels;
   const n = node.outChannels;
@@ -54,13 +78,9 @@ function uploadConv(res: GpuResources, node: ConvNode): ConvWeights {
   const chunks = [];
   for (let start = 0; start < n; start += perChunk) {
     const count = Math.min(perChunk, n - start);
-    let data = node.kernel;
-    if (count !== n) {
-      // Gather columns [start, start+count) of the [K][N] kernel into a [K][count] block.
-      data = new Float32Array(k * count);
-      for (let row = 0; row < k; row++) data.set(node.kernel.subarray(row * n + start, row * n + start + count), row * count);
-    }
-    chunks.push({ buffer: res.constants(f16 ? toHalf(data) : data, `${node.kerasName} kernel[${start}:${start + count}]`), start, count });
+    const label = `${node.kerasName} kernel[${start}:${start + count}]`;
+    const buffer = count === n ? res.constants(f16 ? toHalf(node.kernel) : node.kernel, label) : uploadColumns(res, node.kernel, n, start, count, f16, label);
+    chunks.push({ buffer, start, count });
   }
   return { chunks, bias: node.bias ? res.constants(node.bias, `${node.kerasName} bias`) : undefined, f16 };
 }
