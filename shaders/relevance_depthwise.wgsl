@@ -1,11 +1,11 @@
 // Relevance / gradient message of DepthwiseConv2D, out[i] (+)= a[i] * sum_j W'[j][i] R[j]: the
 // transposed convolution gathered per input value (no scatter, no atomics). Input channel c
 // feeds only outputs c*MULT .. c*MULT + MULT-1. As in conv2d_transposed.wgsl, with strides the
-// pixels of one phase (iy % SH, ix % SW) are reached by the same taps only: each phase is its own
-// slice of the grid (workgroup_id.z) and loops over just its taps. As in depthwise_conv2d.wgsl,
-// each thread owns a block of TY x TX pixels of its phase (SH and SW apart, so their outputs are
-// neighbours) and, with VEC (MULT 1, channels a multiple of 4), four channels as one vec4; it
-// loads each row of R under the block once as a span of registers that all its pixels read. W' is W, or
+// pixels of one phase (iy % SH, ix % SW) are reached by the same taps only: each thread serves
+// one phase and loops over just its taps. As in depthwise_conv2d.wgsl, each thread owns a block
+// of TY x TX pixels of its phase (SH and SW apart, so their outputs are neighbours) and, with VEC
+// (MULT 1, channels a multiple of 4), four channels as one vec4; it loads its taps once and each
+// row of R under the block once as a span of registers that all its pixels read. W' is W, or
 // with PLUS max(W, 0) where a >= 0 and min(W, 0) where a < 0, so that a * W' = max(a * W, 0)
 // (R-LRP+): two accumulators, chosen per value by the sign of a. ACCUMULATE adds to out (several
 // consumers of one tensor).
@@ -50,11 +50,14 @@ const SPAN = TX + (TAPS_X - 1u) * DW;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let index = flat_index(gid, groups);
   if (index >= p.total) { return; }
-  let phaseY = gid.z / SW;
-  let phaseX = gid.z % SW;
-  // Grid slices are sized for the largest phase (p.yBlocks x p.xBlocks blocks per sample).
+  // The phase varies right after the channel, so that the blocks of all phases of one
+  // neighbourhood run together and share the cache lines of a, out and R. Every phase gets as
+  // many blocks as the first, which has the most rows and columns.
   let c = index % p.inVecs;
-  let rest = index / p.inVecs;
+  let phase = (index / p.inVecs) % (SH * SW);
+  let phaseY = phase / SW;
+  let phaseX = phase % SW;
+  let rest = index / p.inVecs / (SH * SW);
   let block = rest % p.xBlocks;
   let rowBlock = rest / p.xBlocks;
   let n = rowBlock / p.yBlocks;

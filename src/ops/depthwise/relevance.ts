@@ -5,8 +5,8 @@ import { depthwiseDefines, type DepthwiseWeights } from './index.js';
 
 /**
  * out (+)= a * (W'^T R) for DepthwiseConv2D (W' = W, or its sign-matched part with `plus`):
- * relevance_depthwise.wgsl, one grid slice per stride phase. `weights` may be a rule's
- * modified copy; `accumulate` adds to out.
+ * relevance_depthwise.wgsl, one thread per block of pixels of one stride phase. `weights` may
+ * be a rule's modified copy; `accumulate` adds to out.
  */
 export async function depthwiseMessage(res: GpuResources, node: DepthwiseNode, weights: DepthwiseWeights, inputShape: Shape, batch: number, io: { rel: TensorRef; act: TensorRef; out: TensorRef }, plus: boolean, accumulate = false): Promise<Dispatch> {
   const [inH, inW, inC] = spatial(inputShape);
@@ -15,12 +15,11 @@ export async function depthwiseMessage(res: GpuResources, node: DepthwiseNode, w
   const [sh, sw] = w.strides;
   const defines = depthwiseDefines(node);
   const width = defines.VEC ? 4 : 1;
-  // Each slice is sized for the first phase, which has the most rows and columns.
+  // Blocks per phase: as many as the first phase, which has the most rows and columns.
   const yBlocks = Math.ceil(Math.ceil(inH / sh) / defines.TY);
   const xBlocks = Math.ceil(Math.ceil(inW / sw) / defines.TX);
-  const total = batch * yBlocks * xBlocks * (inC / width);
+  const total = batch * yBlocks * xBlocks * sh * sw * (inC / width);
   const pipeline = await res.pipeline('relevance_depthwise', { ...defines, PLUS: plus, ACCUMULATE: accumulate });
   const params = res.uniform([total, inH, inW, inC / width, outH, outW, outC / width, xBlocks, yBlocks, w.pads[0], w.pads[2]], `${node.kerasName} relevance params`);
-  const [x, y] = res.grid(total, WG);
-  return { label: `${node.kerasName} relevance`, pipeline, workgroups: [x, y, sh * sw], bindGroup: res.bindGroup(pipeline, [io.rel, weights.kernel, io.act, io.out, params], node.kerasName) };
+  return { label: `${node.kerasName} relevance`, pipeline, workgroups: res.grid(total, WG), bindGroup: res.bindGroup(pipeline, [io.rel, weights.kernel, io.act, io.out, params], node.kerasName) };
 }
