@@ -1,44 +1,107 @@
-// DepthwiseConv2D: output channel c*MULT + m reads only input channel c. One thread per output value.
+// DepthwiseConv2D: output channel c*MULT + m reads only input channel c.
+// out[n][y][x][co] = activation(bias[co] + sum_{ky,kx} in[n][y*SH + ky*DH - padTop][x*SW + kx*DW - padLeft][co / MULT] * W[ky][kx][co])
+// Each thread owns a block of TY x TX neighbouring outputs and, with VEC (MULT 1, channels a
+// multiple of 4), four channels as one vec4 (input, weights and output read as vec4). It loads
+// its weights once, then each input row under its windows once as a span of registers that all
+// its outputs on that row read: on lavapipe these kernels are bound by loads (per-lane gathers),
+// so one load must serve several FMAs. Window, strides and dilation are constants, so every
+// loop unrolls and the register arrays stay registers.
 
 struct Params {
-  total: u32, inH: u32, inW: u32, inC: u32,
-  outH: u32, outW: u32, KH: u32, KW: u32,
-  strideH: u32, strideW: u32, dilH: u32, dilW: u32,
-  padTop: u32, padLeft: u32, mult: u32, _pad0: u32,
+  total: u32, inH: u32, inW: u32, inVecs: u32,
+  outH: u32, outW: u32, outVecs: u32, xBlocks: u32,
+  yBlocks: u32, padTop: u32, padLeft: u32, _pad0: u32,
 }
 
-@group(0) @binding(0) var<storage, read> input: array<f32>;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> output: array<f32>;
+#if ${VEC}
+alias Vec = vec4<f32>;
+#else
+alias Vec = f32;
+#endif
+
+@group(0) @binding(0) var<storage, read> input: array<Vec>;
+@group(0) @binding(1) var<storage, read> weight: array<Vec>;
+@group(0) @binding(2) var<storage, read> bias: array<Vec>;
+@group(0) @binding(3) var<storage, read_write> output: array<Vec>;
 @group(0) @binding(4) var<uniform> p: Params;
 
 //#include activation_fn
 //#include nhwc_index
 
+const TX = ${TX}u;
+const TY = ${TY}u;
+const KH = ${KH}u;
+const KW = ${KW}u;
+const SH = ${SH}u;
+const SW = ${SW}u;
+const DH = ${DH}u;
+const DW = ${DW}u;
+const MULT = ${MULT}u;
+// Input columns under TX windows that start SW apart.
+const SPAN = (TX - 1u) * SW + (KW - 1u) * DW + 1u;
+// Input rows under TY windows that start SH apart.
+const ROWS = (TY - 1u) * SH + (KH - 1u) * DH + 1u;
+
+fn activateVec(v: Vec) -> Vec {
+#if ${VEC}
+  return Vec(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
+#else
+  return activate(v);
+#endif
+}
+
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let index = flat_index(gid, groups);
   if (index >= p.total) { return; }
-  let outC = p.inC * p.mult;
-  let at = nhwc(index, p.outH, p.outW, outC);
-  let n = at.x;
-  let oy = at.y;
-  let ox = at.z;
-  let co = at.w;
-  let c = co / p.mult;
-  var sum = 0.0;
-  for (var ky = 0u; ky < p.KH; ky++) {
-    let iy = oy * p.strideH + ky * p.dilH - p.padTop;
+  // Channels vary fastest across threads, so neighbouring lanes read neighbouring memory.
+  let co = index % p.outVecs;
+  let rest = index / p.outVecs;
+  let ox0 = (rest % p.xBlocks) * TX;
+  let rowBlock = rest / p.xBlocks;
+  let n = rowBlock / p.yBlocks;
+  let oy0 = (rowBlock % p.yBlocks) * TY;
+  let ci = co / MULT;
+  let x0 = i32(ox0 * SW) - i32(p.padLeft);
+
+  var w: array<Vec, KH * KW>;
+  for (var t = 0u; t < KH * KW; t++) { w[t] = weight[t * p.outVecs + co]; }
+  var acc: array<Vec, TY * TX>;
+  for (var r = 0u; r < ROWS; r++) {
+    // Unsigned comparison rejects rows above the input too.
+    let iy = oy0 * SH + r - p.padTop;
     if (iy >= p.inH) { continue; }
-    for (var kx = 0u; kx < p.KW; kx++) {
-      let ix = ox * p.strideW + kx * p.dilW - p.padLeft;
-      if (ix >= p.inW) { continue; }
-      sum = fma(input[((n * p.inH + iy) * p.inW + ix) * p.inC + c], weight[(ky * p.KW + kx) * outC + co], sum);
+    let rowStart = (n * p.inH + iy) * p.inW;
+    var span: array<Vec, SPAN>;
+    for (var s = 0u; s < SPAN; s++) {
+      let ix = u32(x0 + i32(s));
+      let inside = ix < p.inW;
+      span[s] = select(Vec(), input[select(0u, (rowStart + ix) * p.inVecs + ci, inside)], inside);
+    }
+    // Output row j reads this input row through kernel row ky where j*SH + ky*DH = r.
+    for (var j = 0u; j < TY; j++) {
+      let d = i32(r) - i32(j * SH);
+      if (d < 0 || d % i32(DH) != 0 || d >= i32(KH * DH)) { continue; }
+      let ky = u32(d) / DH;
+      for (var kx = 0u; kx < KW; kx++) {
+        for (var i = 0u; i < TX; i++) { acc[j * TX + i] = fma(span[i * SW + kx * DW], w[ky * KW + kx], acc[j * TX + i]); }
+      }
     }
   }
+
 #if ${HAS_BIAS}
-  sum += bias[co];
+  let b = bias[co];
+#else
+  let b = Vec();
 #endif
-  output[index] = activate(sum);
+  for (var j = 0u; j < TY; j++) {
+    let oy = oy0 + j;
+    if (oy >= p.outH) { break; }
+    let outRow = (n * p.outH + oy) * p.outW;
+    for (var i = 0u; i < TX; i++) {
+      let ox = ox0 + i;
+      if (ox >= p.outW) { break; }
+      output[(outRow + ox) * p.outVecs + co] = activateVec(acc[j * TX + i] + b);
+    }
+  }
 }

@@ -1,56 +1,157 @@
-// Relevance message of DepthwiseConv2D: out[i] = a[i] * sum_j w'[j][i] * R[j], the transposed
-// convolution gathered per input value (no scatter, no atomics); input channel c feeds only
-// outputs c*N .. c*N + N-1 (N = multiplier). w' is the weight; with PLUS it is max(w, 0) where
-// a >= 0 and min(w, 0) where a < 0, so a*w' = max(a*w, 0) (R-LRP+).
+// Relevance / gradient message of DepthwiseConv2D, out[i] (+)= a[i] * sum_j W'[j][i] R[j]: the
+// transposed convolution gathered per input value (no scatter, no atomics). Input channel c
+// feeds only outputs c*MULT .. c*MULT + MULT-1. As in conv2d_transposed.wgsl, with strides the
+// pixels of one phase (iy % SH, ix % SW) are reached by the same taps only: each thread serves
+// one phase and loops over just its taps. As in depthwise_conv2d.wgsl, each thread owns a block
+// of TY x TX pixels of its phase (SH and SW apart, so their outputs are neighbours) and, with VEC
+// (MULT 1, channels a multiple of 4), four channels as one vec4; it loads its taps once and each
+// row of R under the block once as a span of registers that all its pixels read. W' is W, or
+// with PLUS max(W, 0) where a >= 0 and min(W, 0) where a < 0, so that a * W' = max(a * W, 0)
+// (R-LRP+): two accumulators, chosen per value by the sign of a. ACCUMULATE adds to out (several
+// consumers of one tensor).
 
 struct Params {
-  total: u32, inH: u32, inW: u32, inC: u32,
-  outH: u32, outW: u32, outStride: u32, N: u32,
-  KH: u32, KW: u32, strideH: u32, strideW: u32,
-  dilH: u32, dilW: u32, padTop: u32, padLeft: u32,
+  total: u32, inH: u32, inW: u32, inVecs: u32,
+  outH: u32, outW: u32, outVecs: u32, xBlocks: u32,
+  yBlocks: u32, padTop: u32, padLeft: u32, _pad0: u32,
 }
 
-@group(0) @binding(0) var<storage, read> rel: array<f32>;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
-@group(0) @binding(2) var<storage, read> act: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+#if ${VEC}
+alias Vec = vec4<f32>;
+#else
+alias Vec = f32;
+#endif
+
+@group(0) @binding(0) var<storage, read> rel: array<Vec>;
+@group(0) @binding(1) var<storage, read> weight: array<Vec>;
+@group(0) @binding(2) var<storage, read> act: array<Vec>;
+@group(0) @binding(3) var<storage, read_write> out: array<Vec>;
 @group(0) @binding(4) var<uniform> p: Params;
 
 //#include nhwc_index
+
+const TX = ${TX}u;
+const TY = ${TY}u;
+const KH = ${KH}u;
+const KW = ${KW}u;
+const SH = ${SH}u;
+const SW = ${SW}u;
+const DH = ${DH}u;
+const DW = ${DW}u;
+const MULT = ${MULT}u;
+// Taps per phase at most (Keras allows dilation only with stride 1), and the rows and columns
+// of R that a block of pixels reads through them.
+const TAPS_Y = (KH + SH - 1u) / SH;
+const TAPS_X = (KW + SW - 1u) / SW;
+const ROWS = TY + (TAPS_Y - 1u) * DH;
+const SPAN = TX + (TAPS_X - 1u) * DW;
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let index = flat_index(gid, groups);
   if (index >= p.total) { return; }
-  let at = nhwc(index, p.inH, p.inW, p.inC);
-  let a = act[index];
-  var acc = 0.0;
-  for (var ky = 0u; ky < p.KH; ky++) {
-    // Output row oy reads input row oy*stride + ky*dil - padTop; invert it (unsigned wrap fails the test).
-    let ty = at.y + p.padTop - ky * p.dilH;
-    if (ty >= 0x80000000u || ty % p.strideH != 0u) { continue; }
-    let oy = ty / p.strideH;
-    if (oy >= p.outH) { continue; }
-    for (var kx = 0u; kx < p.KW; kx++) {
-      let tx = at.z + p.padLeft - kx * p.dilW;
-      if (tx >= 0x80000000u || tx % p.strideW != 0u) { continue; }
-      let ox = tx / p.strideW;
-      if (ox >= p.outW) { continue; }
-      let r = ((at.x * p.outH + oy) * p.outW + ox) * p.outStride + at.w * p.N;
-      let w = (ky * p.KW + kx) * p.outStride + at.w * p.N;
-      for (var co = 0u; co < p.N; co++) {
+  // The phase varies right after the channel, so that the blocks of all phases of one
+  // neighbourhood run together and share the cache lines of a, out and R. Every phase gets as
+  // many blocks as the first, which has the most rows and columns.
+  let c = index % p.inVecs;
+  let phase = (index / p.inVecs) % (SH * SW);
+  let phaseY = phase / SW;
+  let phaseX = phase % SW;
+  let rest = index / p.inVecs / (SH * SW);
+  let block = rest % p.xBlocks;
+  let rowBlock = rest / p.xBlocks;
+  let n = rowBlock / p.yBlocks;
+  let iy0 = phaseY + (rowBlock % p.yBlocks) * TY * SH;
+  let ix0 = phaseX + block * TX * SW;
+  if (iy0 >= p.inH || ix0 >= p.inW) { return; }
+
+  // Output o reads input o*stride + k*dil - pad, so pixel (j, i) of this block reaches output
+  // (oy0 + j - v*DH, ox0 + i - u*DW) through the phase's tap (ky0 + v*SH, kx0 + u*SW).
+  let ky0 = (phaseY + p.padTop) % SH;
+  let kx0 = (phaseX + p.padLeft) % SW;
+  let oy0 = (iy0 + p.padTop - ky0 * DH) / SH;
+  let ox0 = (ix0 + p.padLeft - kx0 * DW) / SW;
+  // Row q of R under the block is output row firstRow + q; span[s] holds output column firstCol + s.
+  let firstRow = i32(oy0) - i32((TAPS_Y - 1u) * DH);
+  let firstCol = i32(ox0) - i32((TAPS_X - 1u) * DW);
+  // Where the kernel ends before a phase's last tap, the first rows / columns serve only that
+  // missing tap: they are not loaded.
+  let skipRows = (TAPS_Y - (KH + SH - 1u - ky0) / SH) * DH;
+  let skipCols = (TAPS_X - (KW + SW - 1u - kx0) / SW) * DW;
+
+  var acc: array<Vec, TY * TX>;
 #if ${PLUS}
-        let wc = select(min(weight[w + co], 0.0), max(weight[w + co], 0.0), a >= 0.0);
-#else
-        let wc = weight[w + co];
+  var accNeg: array<Vec, TY * TX>;
 #endif
-        acc = fma(rel[r + co], wc, acc);
+  for (var m = 0u; m < MULT; m++) {
+    let co = c * MULT + m;
+    // The phase's taps, each loaded once (zero where the kernel ends first).
+    var w: array<Vec, TAPS_Y * TAPS_X>;
+    for (var v = 0u; v < TAPS_Y; v++) {
+      for (var u = 0u; u < TAPS_X; u++) {
+        let ky = ky0 + v * SH;
+        let kx = kx0 + u * SW;
+        let inside = ky < KH && kx < KW;
+        w[v * TAPS_X + u] = select(Vec(), weight[select(0u, (ky * KW + kx) * p.outVecs + co, inside)], inside);
+      }
+    }
+    for (var q = 0u; q < ROWS; q++) {
+      // Unsigned comparison rejects negative rows too.
+      let oy = u32(firstRow + i32(q));
+      if (q < skipRows || oy >= p.outH) { continue; }
+      let rowStart = (n * p.outH + oy) * p.outW;
+      var span: array<Vec, SPAN>;
+      for (var s = 0u; s < SPAN; s++) {
+        let ox = u32(firstCol + i32(s));
+        let inside = s >= skipCols && ox < p.outW;
+        span[s] = select(Vec(), rel[select(0u, (rowStart + ox) * p.outVecs + co, inside)], inside);
+      }
+      // Pixel row j reads this row of R through the phase's v-th kernel row, j + (TAPS_Y-1-v)*DH = q.
+      for (var j = 0u; j < TY; j++) {
+        let d = i32(j + (TAPS_Y - 1u) * DH) - i32(q);
+        if (d < 0 || d % i32(DH) != 0) { continue; }
+        let v = u32(d) / DH;
+        if (ky0 + v * SH >= KH) { continue; }
+        for (var u = 0u; u < TAPS_X; u++) {
+          if (kx0 + u * SW >= KW) { break; }
+          let tap = w[v * TAPS_X + u];
+#if ${PLUS}
+          let wNeg = min(tap, Vec());
+          let wPos = tap - wNeg;
+#else
+          let wPos = tap;
+#endif
+          for (var i = 0u; i < TX; i++) {
+            let r = span[i + (TAPS_X - 1u - u) * DW];
+            acc[j * TX + i] = fma(r, wPos, acc[j * TX + i]);
+#if ${PLUS}
+            accNeg[j * TX + i] = fma(r, wNeg, accNeg[j * TX + i]);
+#endif
+          }
+        }
       }
     }
   }
-#if ${ACCUMULATE}
-  out[index] += a * acc;
+
+  for (var j = 0u; j < TY; j++) {
+    let iy = iy0 + j * SH;
+    if (iy >= p.inH) { break; }
+    let pixelRow = (n * p.inH + iy) * p.inW;
+    for (var i = 0u; i < TX; i++) {
+      let ix = ix0 + i * SW;
+      if (ix >= p.inW) { break; }
+      let at = (pixelRow + ix) * p.inVecs + c;
+      let a = act[at];
+#if ${PLUS}
+      let message = a * select(accNeg[j * TX + i], acc[j * TX + i], a >= Vec());
 #else
-  out[index] = a * acc;
+      let message = a * acc[j * TX + i];
 #endif
+#if ${ACCUMULATE}
+      out[at] += message;
+#else
+      out[at] = message;
+#endif
+    }
+  }
 }
