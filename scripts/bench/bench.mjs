@@ -2,7 +2,9 @@
 // file's bytes alone, and the upload's share of the load), forward and relevance times on the adapter (timestamp queries) for R-LRP
 // and EpsilonPlusFlat, wall time, the JS thread's CPU time, GFLOP/s per conv/dense layer (one
 // profiled run with a timestamp pair per dispatch) and GPU bytes held. Every run carries its own
-// 100% line: a plain 1024^3 matmul (matmul-calibration.wgsl) timed the same way. Medians of
+// 100% line: a plain 1024^3 matmul (matmul-calibration.wgsl) timed the same way, once at the
+// start and again right before each row's profiled run (a shared host's CPU speed drifts over
+// minutes; each row's efficiency is against its own calibration). Medians of
 // --runs (default 3) after a warm-up. With --f16, batch 1 also runs with f16 kernels and
 // reports their error against f32. Prints a table and writes bench-results/bench.json.
 // Usage: node scripts/bench/bench.mjs [--apps] [--models a,b] [--runs N] [--batches 1,8] [--f16] [--out file.json]
@@ -152,6 +154,9 @@ for (const { name, file } of models) {
     row.forward_ms = row.rlrp_forward_ms;
     row.relevance_over_forward = row.rlrp_relevance_ms / row.rlrp_forward_ms;
     // One profiled R-LRP run: a timestamp pair per dispatch gives each layer's GFLOP/s.
+    // The calibration right before the profiled run that the per-layer GFLOP/s come from.
+    const rowCalibration = await calibrate(gpu);
+    row.calibration_gflops = rowCalibration;
     const profiled = await model.explain(x, { method: 'rlrp', profile: true });
     if (profiled.timings?.passes) {
       const flops = layerFlops(model.graph, batch);
@@ -174,8 +179,8 @@ for (const { name, file } of models) {
       row.relevance_passes_ms = kinds;
       row.conv_forward_gflops = totalFlops / total('forward_ms') / 1e6;
       row.conv_relevance_gflops = totalFlops / total('relevance_ms') / 1e6;
-      row.conv_forward_efficiency = row.conv_forward_gflops / calibration;
-      row.conv_relevance_efficiency = row.conv_relevance_gflops / calibration;
+      row.conv_forward_efficiency = row.conv_forward_gflops / rowCalibration;
+      row.conv_relevance_efficiency = row.conv_relevance_gflops / rowCalibration;
     }
     if (values.f16 && batch === 1 && gpu.hasF16) {
       const half = await Model.load(file, { gpu, weightPrecision: 'f16' });
@@ -200,12 +205,12 @@ for (const { name, file } of models) {
 }
 
 const columns = [
-  ['model', 'model'], ['batch', 'batch'], ['load_ms', 'load ms'], ['read_ms', 'read ms'], ['upload_ms', 'upload ms'], ['forward_ms', 'forward ms'], ['rlrp_relevance_ms', 'R-LRP rel ms'],
+  ['model', 'model'], ['batch', 'batch'], ['calibration_gflops', 'calib GFLOP/s'], ['load_ms', 'load ms'], ['read_ms', 'read ms'], ['upload_ms', 'upload ms'], ['forward_ms', 'forward ms'], ['rlrp_relevance_ms', 'R-LRP rel ms'],
   ['relevance_over_forward', 'rel/fwd'], ['epsilon-plus-flat_relevance_ms', 'EPF rel ms'], ['rlrp_wall_ms', 'R-LRP wall ms'], ['epsilon-plus-flat_wall_ms', 'EPF wall ms'],
-  ['rlrp_js_cpu_share', 'JS CPU/wall'], ['conv_forward_gflops', 'conv fwd GFLOP/s'], ['conv_relevance_gflops', 'conv rel GFLOP/s'], ['rlrp_gpu_bytes', 'GPU MiB'], ['f16_forward_ms', 'f16 fwd ms'], ['f16_relevance_rel_l2', 'f16 rel err'],
+  ['rlrp_js_cpu_share', 'JS CPU/wall'], ['conv_forward_gflops', 'conv fwd GFLOP/s'], ['conv_relevance_gflops', 'conv rel GFLOP/s'], ['conv_forward_efficiency', 'fwd eff'], ['conv_relevance_efficiency', 'rel eff'], ['rlrp_gpu_bytes', 'GPU MiB'], ['f16_forward_ms', 'f16 fwd ms'], ['f16_relevance_rel_l2', 'f16 rel err'],
 ];
 const format = (key, v) => (typeof v !== 'number' ? v ?? '-' : key.endsWith('bytes') ? (v / 2 ** 20).toFixed(0) : Number.isInteger(v) ? v : v < 0.01 ? v.toExponential(1) : v < 10 ? v.toFixed(2) : v.toFixed(0));
-console.log(`\nadapter: ${gpu.adapter}; calibration matmul ${calibration.toFixed(2)} GFLOP/s; medians of ${runs} runs after a warm-up\n`);
+console.log(`\nadapter: ${gpu.adapter}; calibration matmul ${calibration.toFixed(2)} GFLOP/s at the start (each row: its own); medians of ${runs} runs after a warm-up\n`);
 console.log(columns.map(([, title]) => title).join('\t'));
 for (const row of rows) console.log(columns.map(([key]) => format(key, row[key])).join('\t'));
 mkdirSync(dirname(values.out), { recursive: true });
