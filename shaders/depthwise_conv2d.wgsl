@@ -7,48 +7,22 @@
 // so one load must serve several FMAs. Window, strides and dilation are constants, so every
 // loop unrolls and the register arrays stay registers.
 
-struct Params {
-  total: u32, inH: u32, inW: u32, inVecs: u32,
-  outH: u32, outW: u32, outVecs: u32, xBlocks: u32,
-  yBlocks: u32, padTop: u32, padLeft: u32, _pad0: u32,
-}
+//#include stream
+//#include depthwise_block
 
-#if ${VEC}
-alias Vec = vec4<f32>;
-#else
-alias Vec = f32;
-#endif
-
-@group(0) @binding(0) var<storage, read> input: array<Vec>;
-@group(0) @binding(1) var<storage, read> weight: array<Vec>;
-@group(0) @binding(2) var<storage, read> bias: array<Vec>;
-@group(0) @binding(3) var<storage, read_write> output: array<Vec>;
+@group(0) @binding(0) var<storage, read> input: array<Value>;
+@group(0) @binding(1) var<storage, read> weight: array<Value>;
+@group(0) @binding(2) var<storage, read> bias: array<Value>;
+@group(0) @binding(3) var<storage, read_write> output: array<Value>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-//#include activation_fn
+//#include activate_value
 //#include nhwc_index
 
-const TX = ${TX}u;
-const TY = ${TY}u;
-const KH = ${KH}u;
-const KW = ${KW}u;
-const SH = ${SH}u;
-const SW = ${SW}u;
-const DH = ${DH}u;
-const DW = ${DW}u;
-const MULT = ${MULT}u;
 // Input columns under TX windows that start SW apart.
 const SPAN = (TX - 1u) * SW + (KW - 1u) * DW + 1u;
 // Input rows under TY windows that start SH apart.
 const ROWS = (TY - 1u) * SH + (KH - 1u) * DH + 1u;
-
-fn activateVec(v: Vec) -> Vec {
-#if ${VEC}
-  return Vec(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
-#else
-  return activate(v);
-#endif
-}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -64,19 +38,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let ci = co / MULT;
   let x0 = i32(ox0 * SW) - i32(p.padLeft);
 
-  var w: array<Vec, KH * KW>;
+  var w: array<Value, KH * KW>;
   for (var t = 0u; t < KH * KW; t++) { w[t] = weight[t * p.outVecs + co]; }
-  var acc: array<Vec, TY * TX>;
+  var acc: array<Value, TY * TX>;
   for (var r = 0u; r < ROWS; r++) {
     // Unsigned comparison rejects rows above the input too.
     let iy = oy0 * SH + r - p.padTop;
     if (iy >= p.inH) { continue; }
     let rowStart = (n * p.inH + iy) * p.inW;
-    var span: array<Vec, SPAN>;
+    var span: array<Value, SPAN>;
     for (var s = 0u; s < SPAN; s++) {
       let ix = u32(x0 + i32(s));
       let inside = ix < p.inW;
-      span[s] = select(Vec(), input[select(0u, (rowStart + ix) * p.inVecs + ci, inside)], inside);
+      span[s] = select(Value(), input[select(0u, (rowStart + ix) * p.inVecs + ci, inside)], inside);
     }
     // Output row j reads this input row through kernel row ky where j*SH + ky*DH = r.
     for (var j = 0u; j < TY; j++) {
@@ -92,7 +66,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #if ${HAS_BIAS}
   let b = bias[co];
 #else
-  let b = Vec();
+  let b = Value();
 #endif
   for (var j = 0u; j < TY; j++) {
     let oy = oy0 + j;
@@ -101,7 +75,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var i = 0u; i < TX; i++) {
       let ox = ox0 + i;
       if (ox >= p.outW) { break; }
-      output[(outRow + ox) * p.outVecs + co] = activateVec(acc[j * TX + i] + b);
+      output[(outRow + ox) * p.outVecs + co] = activateValue(acc[j * TX + i] + b);
     }
   }
 }

@@ -16,15 +16,7 @@ struct Params { count: u32, channels: u32, _pad0: u32, _pad1: u32 }
 @group(0) @binding(3) var<storage, read> other: array<Value>;
 #endif
 
-//#include activation_fn
-
-fn activateValue(v: Value) -> Value {
-#if ${VEC}
-  return vec4(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
-#else
-  return activate(v);
-#endif
-}
+//#include activate_value
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

@@ -10,35 +10,17 @@
 // (R-LRP+): two accumulators, chosen per value by the sign of a. ACCUMULATE adds to out (several
 // consumers of one tensor).
 
-struct Params {
-  total: u32, inH: u32, inW: u32, inVecs: u32,
-  outH: u32, outW: u32, outVecs: u32, xBlocks: u32,
-  yBlocks: u32, padTop: u32, padLeft: u32, _pad0: u32,
-}
+//#include stream
+//#include depthwise_block
 
-#if ${VEC}
-alias Vec = vec4<f32>;
-#else
-alias Vec = f32;
-#endif
-
-@group(0) @binding(0) var<storage, read> rel: array<Vec>;
-@group(0) @binding(1) var<storage, read> weight: array<Vec>;
-@group(0) @binding(2) var<storage, read> act: array<Vec>;
-@group(0) @binding(3) var<storage, read_write> out: array<Vec>;
+@group(0) @binding(0) var<storage, read> rel: array<Value>;
+@group(0) @binding(1) var<storage, read> weight: array<Value>;
+@group(0) @binding(2) var<storage, read> act: array<Value>;
+@group(0) @binding(3) var<storage, read_write> out: array<Value>;
 @group(0) @binding(4) var<uniform> p: Params;
 
 //#include nhwc_index
 
-const TX = ${TX}u;
-const TY = ${TY}u;
-const KH = ${KH}u;
-const KW = ${KW}u;
-const SH = ${SH}u;
-const SW = ${SW}u;
-const DH = ${DH}u;
-const DW = ${DW}u;
-const MULT = ${MULT}u;
 // Taps per phase at most (Keras allows dilation only with stride 1), and the rows and columns
 // of R that a block of pixels reads through them.
 const TAPS_Y = (KH + SH - 1u) / SH;
@@ -79,20 +61,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let skipRows = (TAPS_Y - (KH + SH - 1u - ky0) / SH) * DH;
   let skipCols = (TAPS_X - (KW + SW - 1u - kx0) / SW) * DW;
 
-  var acc: array<Vec, TY * TX>;
+  var acc: array<Value, TY * TX>;
 #if ${PLUS}
-  var accNeg: array<Vec, TY * TX>;
+  var accNeg: array<Value, TY * TX>;
 #endif
   for (var m = 0u; m < MULT; m++) {
     let co = c * MULT + m;
     // The phase's taps, each loaded once (zero where the kernel ends first).
-    var w: array<Vec, TAPS_Y * TAPS_X>;
+    var w: array<Value, TAPS_Y * TAPS_X>;
     for (var v = 0u; v < TAPS_Y; v++) {
       for (var u = 0u; u < TAPS_X; u++) {
         let ky = ky0 + v * SH;
         let kx = kx0 + u * SW;
         let inside = ky < KH && kx < KW;
-        w[v * TAPS_X + u] = select(Vec(), weight[select(0u, (ky * KW + kx) * p.outVecs + co, inside)], inside);
+        w[v * TAPS_X + u] = select(Value(), weight[select(0u, (ky * KW + kx) * p.outVecs + co, inside)], inside);
       }
     }
     for (var q = 0u; q < ROWS; q++) {
@@ -100,11 +82,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let oy = u32(firstRow + i32(q));
       if (q < skipRows || oy >= p.outH) { continue; }
       let rowStart = (n * p.outH + oy) * p.outW;
-      var span: array<Vec, SPAN>;
+      var span: array<Value, SPAN>;
       for (var s = 0u; s < SPAN; s++) {
         let ox = u32(firstCol + i32(s));
         let inside = s >= skipCols && ox < p.outW;
-        span[s] = select(Vec(), rel[select(0u, (rowStart + ox) * p.outVecs + co, inside)], inside);
+        span[s] = select(Value(), rel[select(0u, (rowStart + ox) * p.outVecs + co, inside)], inside);
       }
       // Pixel row j reads this row of R through the phase's v-th kernel row, j + (TAPS_Y-1-v)*DH = q.
       for (var j = 0u; j < TY; j++) {
@@ -116,7 +98,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
           if (kx0 + u * SW >= KW) { break; }
           let tap = w[v * TAPS_X + u];
 #if ${PLUS}
-          let wNeg = min(tap, Vec());
+          let wNeg = min(tap, Value());
           let wPos = tap - wNeg;
 #else
           let wPos = tap;
@@ -143,7 +125,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let at = (pixelRow + ix) * p.inVecs + c;
       let a = act[at];
 #if ${PLUS}
-      let message = a * select(accNeg[j * TX + i], acc[j * TX + i], a >= Vec());
+      let message = a * select(accNeg[j * TX + i], acc[j * TX + i], a >= Value());
 #else
       let message = a * acc[j * TX + i];
 #endif

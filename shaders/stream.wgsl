@@ -3,7 +3,8 @@
 // values. How many workgroups of what size comes from the adapter (GpuResources.stream): on
 // CPU adapters a few small workgroups that each loop long are several times faster than one
 // invocation per value. `Index` and `Mask` are the matching u32 and bool shapes, and
-// lanes(i) the flat scalar indices that Value i holds.
+// lanes(i) the flat scalar indices that Value i holds. The depthwise kernels use Value for
+// their four channels too.
 #if ${VEC}
 alias Value = vec4<f32>;
 alias Index = vec4<u32>;

@@ -1,4 +1,4 @@
-import type { Dispatch, GpuResources, TensorRef } from '../gpu/resources.js';
+import type { Dispatch, GpuResources, StreamShape, TensorRef } from '../gpu/resources.js';
 
 /**
  * Per-sample relevance statistics in one storage buffer of (sum |R|, sum R) pairs, one row of
@@ -17,9 +17,17 @@ export class StatsBuffer {
 }
 
 /** Workgroups per sample of a norm over `perSample` values: enough values each that their partial sums stay few. */
-function normParts(res: GpuResources, perSample: number, batch: number): { stream: ReturnType<GpuResources['stream']>; parts: number } {
+function normParts(res: GpuResources, perSample: number, batch: number): { stream: StreamShape; parts: number } {
   const stream = res.stream(perSample, true, batch);
   return { stream, parts: Math.max(1, Math.min(stream.workgroups[0], Math.floor(stream.units / (16 * stream.defines.WG)))) };
+}
+
+/** l1_norm.wgsl PARTIAL: `parts` workgroups per sample write their (sum |x|, sum x) from pair `base` of `partials` on. */
+async function partialSums(res: GpuResources, x: TensorRef, perSample: number, batch: number, partials: GPUBuffer, base: number, label: string): Promise<Dispatch> {
+  const { stream, parts } = normParts(res, perSample, batch);
+  const pipeline = await res.pipeline('l1_norm', { ...stream.defines, ACCUMULATE: false, PARTIAL: true, PAIRS: false });
+  const params = res.uniform([stream.units, 0, 0, base], `${label} norm params`);
+  return { label: `${label} norm`, pipeline, workgroups: [parts, batch, 1], bindGroup: res.bindGroup(pipeline, [x, partials, params], label) };
 }
 
 /**
@@ -28,14 +36,15 @@ function normParts(res: GpuResources, perSample: number, batch: number): { strea
  */
 export async function l1Norm(res: GpuResources, stats: StatsBuffer, slot: number, x: TensorRef, perSample: number, accumulate: boolean, label: string): Promise<Dispatch[]> {
   const { stream, parts } = normParts(res, perSample, stats.batch);
-  const params = res.uniform([stream.units, stats.slots, slot, 0], `${label} norm params`);
-  const finish = await res.pipeline('l1_norm', { ...stream.defines, ACCUMULATE: accumulate, PARTIAL: false, PAIRS: false });
-  if (parts <= 1) return [{ label: `${label} norm`, pipeline: finish, workgroups: [1, stats.batch, 1], bindGroup: res.bindGroup(finish, [x, stats.buffer, params], label) }];
-  const partial = await res.pipeline('l1_norm', { ...stream.defines, ACCUMULATE: false, PARTIAL: true, PAIRS: false });
+  if (parts <= 1) {
+    const finish = await res.pipeline('l1_norm', { ...stream.defines, ACCUMULATE: accumulate, PARTIAL: false, PAIRS: false });
+    const params = res.uniform([stream.units, stats.slots, slot, 0], `${label} norm params`);
+    return [{ label: `${label} norm`, pipeline: finish, workgroups: [1, stats.batch, 1], bindGroup: res.bindGroup(finish, [x, stats.buffer, params], label) }];
+  }
   const pairs = await res.pipeline('l1_norm', { WG: stream.defines.WG, VEC: false, ACCUMULATE: accumulate, PARTIAL: false, PAIRS: true });
   const partials = res.buffer(stats.batch * parts * 8, GPUBufferUsage.STORAGE, `${label} norm partials`);
   return [
-    { label: `${label} norm`, pipeline: partial, workgroups: [parts, stats.batch, 1], bindGroup: res.bindGroup(partial, [x, partials, params], label) },
+    await partialSums(res, x, perSample, stats.batch, partials, 0, label),
     { label: `${label} norm pairs`, pipeline: pairs, workgroups: [1, stats.batch, 1], bindGroup: res.bindGroup(pairs, [partials, stats.buffer, res.uniform([parts, stats.slots, slot, 0], `${label} norm pairs params`)], label) },
   ];
 }
@@ -53,13 +62,9 @@ export class OperandNorms {
     return new OperandNorms(res.buffer(operands * batch * parts * 8, GPUBufferUsage.STORAGE, `${label} norm partials`), parts, operands, batch);
   }
 
-  /** The partial sums of operand k's raw message `x`. */
-  async record(res: GpuResources, k: number, x: TensorRef, perSample: number, label: string): Promise<Dispatch> {
-    const stream = res.stream(perSample, true, this.batch);
-    const pipeline = await res.pipeline('l1_norm', { ...stream.defines, ACCUMULATE: false, PARTIAL: true, PAIRS: false });
-    // Operand k's pairs start at pair k * batch * parts.
-    const params = res.uniform([stream.units, 0, 0, k * this.batch * this.parts], `${label} norm params`);
-    return { label: `${label} norm`, pipeline, workgroups: [this.parts, this.batch, 1], bindGroup: res.bindGroup(pipeline, [x, this.partials, params], label) };
+  /** The partial sums of operand k's raw message `x` (its pairs start at pair k * batch * parts). */
+  record(res: GpuResources, k: number, x: TensorRef, perSample: number, label: string): Promise<Dispatch> {
+    return partialSums(res, x, perSample, this.batch, this.partials, k * this.batch * this.parts, label);
   }
 }
 

@@ -43,6 +43,14 @@ export class MemoryCounter implements GpuMemory {
 
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
 
+/** How a memory-bound kernel walks its values (GpuResources.stream): defines, Values per row, grid. */
+export interface StreamShape {
+  defines: { WG: number; VEC: boolean };
+  /** Values per row: vec4 when VEC, else scalars. */
+  units: number;
+  workgroups: [number, number, number];
+}
+
 /**
  * Creates and owns GPU objects for one lifetime (a model's weights, or one compiled plan),
  * so that `destroy()` releases exactly what it made. Pipelines are cached per device.
@@ -139,7 +147,7 @@ export class GpuResources {
    * long (5-8x faster on lavapipe than one 256-wide workgroup per 256 values); GPUs get 64-wide
    * workgroups, up to one invocation per Value.
    */
-  stream(count: number, vectorizable = true, rows = 1): { defines: { WG: number; VEC: boolean }; units: number; workgroups: [number, number, number] } {
+  stream(count: number, vectorizable = true, rows = 1): StreamShape {
     const vec = vectorizable && count % 4 === 0;
     const units = vec ? count / 4 : count;
     const wg = this.gpu.cpu ? 8 : 64;

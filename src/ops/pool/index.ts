@@ -1,9 +1,9 @@
 import type { PoolNode, Shape } from '../../graph/ir.js';
-import type { GpuResources } from '../../gpu/resources.js';
+import type { StreamShape } from '../../gpu/resources.js';
 import { spatial, type ForwardOp } from '../types.js';
 
 /** pool2d.wgsl's and relevance_pool.wgsl's parameters, for a stream over `stream.units` Values. */
-export function windowParams(node: PoolNode, inputShape: Shape, stream: ReturnType<GpuResources['stream']>): number[] {
+export function windowParams(node: PoolNode, inputShape: Shape, stream: StreamShape): number[] {
   const [inH, inW, c] = spatial(inputShape);
   const [outH, outW] = node.global ? [1, 1] : spatial(node.shape);
   const w = node.window;
