@@ -6,7 +6,9 @@
 // into shared memory cost more than the cache misses they save. Channels are read as vec4
 // when VEC_IN (input channels, stride and offset multiples of 4) and the kernel's columns as
 // vec4 when WEIGHT_VEC (chunk width a multiple of 4), so that one load serves four FMAs. F16: the
-// kernel is stored in half precision and widened on load (accumulation stays f32).
+// kernel is stored in half precision and widened on load (accumulation stays f32). Workgroup z
+// picks one product of a batch of them (Winograd's slots, as 1x1 convolutions): the slice
+// strides offset src, kernel and output (zero for a plain convolution).
 #if ${F16}
 enable f16;
 #endif
@@ -16,7 +18,7 @@ struct Params {
   srcC: u32, gridH: u32, gridW: u32, KH: u32,
   KW: u32, strideH: u32, strideW: u32, dilH: u32,
   dilW: u32, padTop: u32, padLeft: u32, outStride: u32,
-  outOffset: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+  outOffset: u32, srcSlice: u32, weightSlice: u32, outSlice: u32,
 }
 
 #if ${VEC_IN}
@@ -62,6 +64,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let col0 = gid.x * TN;
   let colsVec = p.N / WEIGHT_WIDTH;
   let inVecs = p.srcC / IN_WIDTH;
+  let srcBase = gid.z * p.srcSlice / IN_WIDTH;
+  let weightBase = gid.z * p.weightSlice / WEIGHT_WIDTH;
+  let outBase = gid.z * p.outSlice + p.outOffset;
   // Where each row's window starts. Rows past M repeat the last row; they are not stored.
   var sampleRow: array<u32, TM>;
   var cornerY: array<i32, TM>;
@@ -87,14 +92,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let y = u32(cornerY[i] + i32(ky * p.dilH));
         let x = u32(cornerX[i] + i32(kx * p.dilW));
         inside[i] = y < p.srcH && x < p.srcW;
-        base[i] = select(0u, ((sampleRow[i] + y) * p.srcW + x) * inVecs, inside[i]);
+        base[i] = select(0u, srcBase + ((sampleRow[i] + y) * p.srcW + x) * inVecs, inside[i]);
       }
       let tapRow = (ky * p.KW + kx) * p.srcC;
       for (var c = 0u; c < inVecs; c++) {
         var a: array<InVec, TM>;
         for (var i = 0u; i < TM; i++) { a[i] = select(InVec(), src[base[i] + c], inside[i]); }
         for (var l = 0u; l < IN_WIDTH; l++) {
-          let wRow = (tapRow + c * IN_WIDTH + l) * colsVec;
+          let wRow = weightBase + (tapRow + c * IN_WIDTH + l) * colsVec;
           for (var j = 0u; j < COLS; j++) {
             let b = WeightVec(weight[wRow + colAt[j]]);
             for (var i = 0u; i < TM; i++) { acc[i * COLS + j] = fma(WeightVec(lane(a[i], l)), b, acc[i * COLS + j]); }
@@ -112,9 +117,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       if (col >= p.N) { break; }
       let sum = component(acc[i * COLS + j / WEIGHT_WIDTH], j % WEIGHT_WIDTH);
 #if ${HAS_BIAS}
-      output[row * p.outStride + p.outOffset + col] = activate(sum + bias[p.outOffset + col]);
+      output[outBase + row * p.outStride + col] = activate(sum + bias[p.outOffset + col]);
 #else
-      output[row * p.outStride + p.outOffset + col] = activate(sum);
+      output[outBase + row * p.outStride + col] = activate(sum);
 #endif
     }
   }

@@ -9,7 +9,9 @@
 // the same taps only, so each phase is its own slice of the grid (workgroup_id.z) and loops
 // over just its taps: no work on taps that miss, and none on phases that no tap reaches. W' is W, or with PLUS max(W, 0) where a >= 0 and min(W, 0) where
 // a < 0, so that a * W' = max(a * W, 0) (R-LRP+). ACCUMULATE adds to out (later weight chunks,
-// several consumers of one tensor). F16: the kernel is stored in half precision.
+// several consumers of one tensor). F16: the kernel is stored in half precision. Without
+// TIMES_ACT the plain product W'^T R is stored (Winograd's slot products, as 1x1 convolutions
+// whose slices follow the phases in workgroup z, offset by the slice strides).
 #if ${F16}
 enable f16;
 #endif
@@ -18,14 +20,17 @@ struct Params {
   batch: u32, N: u32, srcH: u32, srcW: u32,
   count: u32, gridH: u32, gridW: u32, KH: u32,
   KW: u32, dilH: u32, dilW: u32, padTop: u32,
-  padLeft: u32, relStride: u32, relOffset: u32, _pad0: u32,
+  padLeft: u32, relStride: u32, relOffset: u32, relSlice: u32,
+  weightSlice: u32, outSlice: u32, _pad0: u32, _pad1: u32,
 }
 
 //#include weight_vec
 
 @group(0) @binding(0) var<storage, read> rel: array<WeightVec>;
 @group(0) @binding(1) var<storage, read> weight: array<StoredWeight>;
+#if ${TIMES_ACT}
 @group(0) @binding(2) var<storage, read> act: array<f32>;
+#endif
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
@@ -46,8 +51,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   // is reached by taps ry, ry + stride, ... (Keras allows dilation only with stride 1). Phases
   // that no tap reaches (a kernel smaller than its stride) get no slice; the caller clears them.
   let taps = vec2<u32>(min(p.KH, ${SH}u), min(p.KW, ${SW}u));
-  let ry = gid.z / taps.y;
-  let rx = gid.z % taps.y;
+  let phase = gid.z % (taps.x * taps.y);
+  let product = gid.z / (taps.x * taps.y);
+  let ry = phase / taps.y;
+  let rx = phase % taps.y;
+  let relBase = product * p.relSlice / WEIGHT_WIDTH;
+  let weightBase = product * p.weightSlice / WEIGHT_WIDTH;
+  let outBase = product * p.outSlice;
   let phaseY = (ry + ${SH}u - p.padTop % ${SH}u) % ${SH}u;
   let phaseX = (rx + ${SW}u - p.padLeft % ${SW}u) % ${SW}u;
   // This phase's pixels: iy = phaseY + SH * t for t < phaseH (0 when the phase lies outside).
@@ -92,14 +102,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let oy = u32(ty) / ${SH};
         let ox = u32(tx) / ${SW};
         hit[i] = ty >= 0 && tx >= 0 && oy < p.srcH && ox < p.srcW;
-        base[i] = select(0u, (((sampleRow[i] + oy) * p.srcW + ox) * p.relStride + p.relOffset) / WEIGHT_WIDTH, hit[i]);
+        base[i] = select(0u, relBase + (((sampleRow[i] + oy) * p.srcW + ox) * p.relStride + p.relOffset) / WEIGHT_WIDTH, hit[i]);
       }
       let tap = (ky * p.KW + kx) * p.N;
       for (var c = 0u; c < vecs; c++) {
         var r: array<WeightVec, TM>;
         for (var i = 0u; i < TM; i++) { r[i] = select(WeightVec(), rel[base[i] + c], hit[i]); }
         for (var j = 0u; j < TN; j++) {
-          let w = WeightVec(weight[(tap + col[j]) * vecs + c]);
+          let w = WeightVec(weight[weightBase + (tap + col[j]) * vecs + c]);
 #if ${PLUS}
           let wNeg = min(w, WeightVec());
           let wPos = w - wNeg;
@@ -121,12 +131,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (row0 + i >= M) { break; }
     for (var j = 0u; j < TN; j++) {
       if (col0 + j >= p.N) { break; }
-      let at = pixel[i] * p.N + col0 + j;
+      let at = outBase + pixel[i] * p.N + col0 + j;
+#if ${TIMES_ACT}
       let a = act[at];
 #if ${PLUS}
       let message = a * select(accNeg[i * TN + j], acc[i * TN + j], a >= 0.0);
 #else
       let message = a * acc[i * TN + j];
+#endif
+#else
+      let message = acc[i * TN + j];
 #endif
 #if ${ACCUMULATE}
       out[at] += message;

@@ -70,6 +70,18 @@ const CASES: Case[] = [
     },
   },
   {
+    // 3x3 stride-1 convolutions of 16+ channels run as Winograd F(2x2, 3x3): odd sizes leave
+    // partial tiles, 'valid' pads the transposed correlation by 2, and the binding limit splits
+    // the tiles into several chunks per layer.
+    name: 'Winograd 3x3 convolutions: same and valid padding, odd sizes, chunked tiles', batch: 3, limits: { maxStorageBufferBindingSize: 65536 },
+    make: (m) => {
+      let x = m.layer('Conv2D', conv(16, [3, 3], { activation: 'relu' }), [m.input([9, 11, 4])], convVars([3, 3], 4, 16));
+      x = m.layer('Conv2D', conv(20, [3, 3], { activation: 'relu' }), [x], convVars([3, 3], 16, 20));
+      x = m.layer('Conv2D', conv(16, [3, 3], { padding: 'valid', activation: 'tanh', use_bias: false }), [x], { kernel: [3, 3, 20, 16] });
+      return m.layer('Dense', { units: 5 }, [m.layer('GlobalAveragePooling2D', {}, [x])], { kernel: [16, 5], bias: [5] });
+    },
+  },
+  {
     name: 'tiny binding limit: micro-batches and a dense weight split along outputs', batch: 5, limits: { maxStorageBufferBindingSize: 4096 },
     make: (m) => {
       const c = m.layer('Conv2D', conv(4, [3, 3], { activation: 'relu' }), [m.input([8, 8, 4])], convVars([3, 3], 4, 4));

@@ -86,7 +86,10 @@ async function calibrate(gpu, size = 1024) {
   return (2 * size ** 3) / median(times) / 1e6;
 }
 
-/** FLOPs of each conv/dense/depthwise layer's forward pass for a batch (its transposed pass does as many). */
+/**
+ * FLOPs of each conv/dense/depthwise layer's forward pass for a batch (its transposed pass does as
+ * many), counted as a direct convolution: a Winograd layer's rate is the direct rate it equals.
+ */
 function layerFlops(graph, batch) {
   const flops = new Map();
   for (const node of graph.nodes) {
@@ -161,9 +164,11 @@ for (const { name, file } of models) {
     if (profiled.timings?.passes) {
       const flops = layerFlops(model.graph, batch);
       const layers = [];
+      // A layer's time is its kernel's, or its Winograd passes' together (labelled '<name> winograd ...').
+      const layerMs = (label) => Object.entries(profiled.timings.passes).reduce((a, [l, ms]) => (l === label || l.startsWith(`${label} winograd `) ? (a ?? 0) + ms : a), undefined);
       for (const [layer, f] of flops) {
-        const fwd = profiled.timings.passes[`forward:${layer}`];
-        const rel = profiled.timings.passes[`relevance:${layer} relevance`];
+        const fwd = layerMs(`forward:${layer}`);
+        const rel = layerMs(`relevance:${layer} relevance`);
         layers.push({ layer, gflop: f / 1e9, forward_ms: fwd, forward_gflops: fwd && f / fwd / 1e6, relevance_ms: rel, relevance_gflops: rel && f / rel / 1e6 });
       }
       const total = (key) => layers.reduce((a, l) => a + (l[key] ?? 0), 0);

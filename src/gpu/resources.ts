@@ -57,6 +57,7 @@ export interface StreamShape {
  */
 export class GpuResources {
   private readonly buffers: GPUBuffer[] = [];
+  private readonly scratchBuffers = new Map<string, GPUBuffer>();
 
   /** Conv/dense weights uploaded through these resources are stored as f16 when 'f16' (halves their memory; see LoadOptions.weightPrecision). */
   constructor(readonly gpu: Gpu, readonly weightPrecision: 'f32' | 'f16' = 'f32') {}
@@ -93,6 +94,19 @@ export class GpuResources {
   buffer(size: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
     if (size > this.gpu.limits.maxBufferSize) throw new GpuError(`${label}: ${size} bytes exceed the adapter's maxBufferSize (${this.gpu.limits.maxBufferSize})`);
     return this.track(this.device.createBuffer({ size: Math.max(16, Math.ceil(size / 16) * 16), usage, label }));
+  }
+
+  /**
+   * Storage for values that live only within one layer's dispatches (Winograd's transformed
+   * tiles): every caller in this lifetime that asks by the same label shares one buffer, since
+   * passes run one after another. A larger request replaces it (bind groups recorded earlier
+   * keep the smaller one). A dispatch that writes one scratch buffer reads another: WebGPU
+   * forbids binding one buffer as writable and anything else in the same dispatch.
+   */
+  scratch(size: number, label: string): GPUBuffer {
+    let buffer = this.scratchBuffers.get(label);
+    if (!buffer || buffer.size < size) this.scratchBuffers.set(label, (buffer = this.buffer(size, GPUBufferUsage.STORAGE, label)));
+    return buffer;
   }
 
   /** A storage buffer holding `data` (weights, per-channel constants, per-sample targets). */

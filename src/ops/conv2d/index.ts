@@ -4,6 +4,8 @@ import type { Dispatch, GpuResources } from '../../gpu/resources.js';
 import { activationDefines } from '../../gpu/shaders.js';
 import { spatial, type ForwardOp } from '../types.js';
 import { toHalf } from '../../gpu/half.js';
+import { gemmGrid, tiling } from './tiling.js';
+import { transformKernel, winogradApplies, winogradForward, type WinogradKernel } from './winograd.js';
 
 /**
  * Conv2D and Dense (a 1x1 convolution over the last axis) through one implicit-GEMM kernel.
@@ -15,30 +17,8 @@ export interface ConvWeights {
   bias?: GPUBuffer;
   /** Kernel stored as f16 (LoadOptions.weightPrecision); the bias stays f32. */
   f16: boolean;
-}
-
-export interface Tiling { TM: number; TN: number; WGM: number; WGN: number }
-
-/**
- * Register tiles of the implicit GEMMs (conv2d.wgsl, conv2d_transposed.wgsl) for M rows and N
- * columns: 4 rows x 8 columns per thread in workgroups of 32 threads, 8 x 4 (the shape of the
- * fastest plain matmul on lavapipe) when N spans 8 column blocks; for narrower N, fewer column
- * threads and more row threads, so that no thread repeats the last column's work (N = 16 or 32
- * left half or more of an 8-wide workgroup idle). Fewer rows per thread when M is tiny (dense
- * layers on small batches). `width`: columns are read as vec4 (TN a multiple of 4) or one by one.
- */
-export function tiling(m: number, n: number, width: 1 | 4 = 1): Tiling {
-  const TN = width === 4 ? (n > 4 ? 8 : 4) : Math.min(8, n);
-  if (m < 16) return { TM: Math.min(4, m), TN, WGM: 1, WGN: 32 };
-  const WGN = Math.min(8, 2 ** Math.ceil(Math.log2(Math.ceil(n / TN))));
-  return { TM: 4, TN, WGM: 32 / WGN, WGN };
-}
-
-/** Workgroup grid for an M x N GEMM, checked against the adapter's dispatch limit. */
-export function gemmGrid(res: GpuResources, tile: Tiling, m: number, n: number, layer: string, slices = 1): [number, number, number] {
-  const grid: [number, number, number] = [Math.ceil(n / (tile.TN * tile.WGN)), Math.ceil(m / (tile.TM * tile.WGM)), slices];
-  if (Math.max(...grid) > res.gpu.limits.maxComputeWorkgroupsPerDimension) throw new GpuError(`layer '${layer}': a ${m} x ${n} product exceeds one dispatch; use a smaller batch`);
-  return grid;
+  /** The transformed kernel of a layer that runs as Winograd F(2x2, 3x3) (winograd.ts). */
+  winograd?: WinogradKernel;
 }
 
 /** Bytes gathered per write when a kernel is split: one small array, reused (so already in memory) for every block. */
@@ -82,13 +62,15 @@ function uploadConv(res: GpuResources, node: ConvNode): ConvWeights {
     const buffer = count === n ? res.constants(f16 ? toHalf(node.kernel) : node.kernel, label) : uploadColumns(res, node.kernel, n, start, count, f16, label);
     chunks.push({ buffer, start, count });
   }
-  return { chunks, bias: node.bias ? res.constants(node.bias, `${node.kerasName} bias`) : undefined, f16 };
+  const winograd = winogradApplies(res, node) && chunks.length === 1 ? transformKernel(res, node, chunks[0].buffer) : undefined;
+  return { chunks, bias: node.bias ? res.constants(node.bias, `${node.kerasName} bias`) : undefined, f16, winograd };
 }
 
 export const conv2dOp: ForwardOp<ConvNode, ConvWeights> = {
   fusesActivation: true,
   upload: uploadConv,
   async record({ res, node, inputs, inputShapes, output, batch, activation, weights }) {
+    if (weights.winograd) return winogradForward(res, node, weights.winograd, inputShapes[0], batch, { input: inputs[0], output }, weights.bias, activation);
     const [inH, inW, inC] = spatial(inputShapes[0]);
     const [outH, outW, outC] = spatial(node.shape);
     const m = batch * outH * outW;

@@ -1,7 +1,9 @@
 import type { ConvNode, Shape } from '../../graph/ir.js';
 import type { Dispatch, GpuResources, TensorRef } from '../../gpu/resources.js';
 import { spatial } from '../types.js';
-import { gemmGrid, tiling, type ConvWeights } from './index.js';
+import type { ConvWeights } from './index.js';
+import { gemmGrid, tiling } from './tiling.js';
+import { winogradMessage } from './winograd.js';
 import { inputModifier } from '../elementwise/relevance.js';
 
 /**
@@ -11,6 +13,8 @@ import { inputModifier } from '../elementwise/relevance.js';
  * adds to out.
  */
 export async function convMessage(res: GpuResources, node: ConvNode, weights: ConvWeights, inputShape: Shape, batch: number, io: { rel: TensorRef; act: TensorRef; out: TensorRef }, plus: boolean, accumulate = false): Promise<Dispatch[]> {
+  // R-LRP+'s sign-matched kernel depends on a, which Winograd's transformed kernel cannot follow.
+  if (weights.winograd && !plus) return winogradMessage(res, node, weights.winograd, inputShape, batch, io, accumulate);
   const [inH, inW, inC] = spatial(inputShape);
   const [outH, outW, outC] = spatial(node.shape);
   const w = node.window;
@@ -26,10 +30,10 @@ export async function convMessage(res: GpuResources, node: ConvNode, weights: Co
   if (clear) dispatches.push(await inputModifier(res, `${node.kerasName} relevance`, batch * inH * inW * inC, 'zeros', undefined, io.out));
   for (const [i, chunk] of weights.chunks.entries()) {
     const pipeline = await res.pipeline('conv2d_transposed', {
-      ...tile, WEIGHT_VEC: chunk.count % 4 === 0 && outC % 4 === 0 && chunk.start % 4 === 0, F16: weights.f16, PLUS: plus, ACCUMULATE: accumulate || clear || i > 0, SH: w.strides[0], SW: w.strides[1],
+      ...tile, WEIGHT_VEC: chunk.count % 4 === 0 && outC % 4 === 0 && chunk.start % 4 === 0, F16: weights.f16, PLUS: plus, ACCUMULATE: accumulate || clear || i > 0, SH: w.strides[0], SW: w.strides[1], TIMES_ACT: true,
     });
     const params = res.uniform([
-      batch, inC, outH, outW, chunk.count, inH, inW, w.kernel[0], w.kernel[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2], outC, chunk.start,
+      batch, inC, outH, outW, chunk.count, inH, inW, w.kernel[0], w.kernel[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2], outC, chunk.start, 0, 0, 0,
     ], `${node.kerasName} relevance params`);
     dispatches.push({
       label: `${node.kerasName} relevance`, pipeline, workgroups: gemmGrid(res, tile, m, inC, node.kerasName, slices),

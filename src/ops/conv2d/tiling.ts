@@ -1,0 +1,26 @@
+import { GpuError } from '../../errors.js';
+import type { GpuResources } from '../../gpu/resources.js';
+
+export interface Tiling { TM: number; TN: number; WGM: number; WGN: number }
+
+/**
+ * Register tiles of the implicit GEMMs (conv2d.wgsl, conv2d_transposed.wgsl) for M rows and N
+ * columns: 4 rows x 8 columns per thread in workgroups of 32 threads, 8 x 4 (the shape of the
+ * fastest plain matmul on lavapipe) when N spans 8 column blocks; for narrower N, fewer column
+ * threads and more row threads, so that no thread repeats the last column's work (N = 16 or 32
+ * left half or more of an 8-wide workgroup idle). Fewer rows per thread when M is tiny (dense
+ * layers on small batches). `width`: columns are read as vec4 (TN a multiple of 4) or one by one.
+ */
+export function tiling(m: number, n: number, width: 1 | 4 = 1): Tiling {
+  const TN = width === 4 ? (n > 4 ? 8 : 4) : Math.min(8, n);
+  if (m < 16) return { TM: Math.min(4, m), TN, WGM: 1, WGN: 32 };
+  const WGN = Math.min(8, 2 ** Math.ceil(Math.log2(Math.ceil(n / TN))));
+  return { TM: 4, TN, WGM: 32 / WGN, WGN };
+}
+
+/** Workgroup grid for an M x N GEMM, checked against the adapter's dispatch limit. */
+export function gemmGrid(res: GpuResources, tile: Tiling, m: number, n: number, layer: string, slices = 1): [number, number, number] {
+  const grid: [number, number, number] = [Math.ceil(n / (tile.TN * tile.WGN)), Math.ceil(m / (tile.TM * tile.WGM)), slices];
+  if (Math.max(...grid) > res.gpu.limits.maxComputeWorkgroupsPerDimension) throw new GpuError(`layer '${layer}': a ${m} x ${n} product exceeds one dispatch; use a smaller batch`);
+  return grid;
+}

@@ -1,0 +1,143 @@
+import type { Activation, ConvNode, Shape } from '../../graph/ir.js';
+import type { Dispatch, GpuResources, TensorRef } from '../../gpu/resources.js';
+import { activationDefines } from '../../gpu/shaders.js';
+import { spatial } from '../types.js';
+import { gemmGrid, tiling } from './tiling.js';
+
+/**
+ * 3x3 stride-1 convolutions through Winograd F(2x2, 3x3) (winograd_slots.wgsl): each 2x2 block
+ * of outputs costs 16 multiplies per channel pair instead of 36, in three passes per chunk of
+ * tiles: the input transform, 16 GEMMs over channels (the tuned conv2d.wgsl /
+ * conv2d_transposed.wgsl as 1x1 products, one dispatch for all slots), and the output transform
+ * with the layer's epilogue. The kernel is transformed once, on the GPU, when the weights are
+ * uploaded; the same transformed kernel serves the forward pass and the transposed
+ * (relevance) one. Channels below MIN_CHANNELS leave the GEMMs too little to save.
+ */
+export interface WinogradKernel {
+  /** U[slot][c_in][c_out]. */
+  kernel: GPUBuffer;
+  /** Settles when the transform has been queued; rejects if its kernel could not be built. */
+  ready: Promise<void>;
+}
+
+const MIN_CHANNELS = 16;
+const SLOTS = 16;
+/** Scratch for one chunk's transformed tiles and slot products, both together. */
+const SCRATCH_BYTES = 16 * 1024 * 1024;
+
+/** Whether the layer's kernel shape takes the Winograd path (f32 weights in one binding). */
+export function winogradApplies(res: GpuResources, node: ConvNode): boolean {
+  const w = node.window;
+  return !node.dense && w.kernel[0] === 3 && w.kernel[1] === 3 && w.strides[0] === 1 && w.strides[1] === 1 && w.dilation[0] === 1 && w.dilation[1] === 1
+    && w.pads.every((p) => p <= 2) && node.inChannels % 4 === 0 && node.outChannels % 4 === 0
+    && node.inChannels >= MIN_CHANNELS && node.outChannels >= MIN_CHANNELS && res.weightPrecision === 'f32'
+    && SLOTS * node.inChannels * node.outChannels * 4 <= res.gpu.limits.maxStorageBufferBindingSize;
+}
+
+/** U = G g G^T for every channel pair of the uploaded kernel `weights`, queued on the GPU. */
+export function transformKernel(res: GpuResources, node: ConvNode, weights: GPUBuffer): WinogradKernel {
+  const count = node.inChannels * node.outChannels;
+  const kernel = res.buffer(SLOTS * count * 4, GPUBufferUsage.STORAGE, `${node.kerasName} winograd kernel`);
+  const ready = (async () => {
+    const stream = res.stream(count);
+    const pipeline = await res.pipeline('winograd_weights', stream.defines);
+    const params = res.uniform([stream.units], `${node.kerasName} winograd kernel params`);
+    const encoder = res.device.createCommandEncoder({ label: `${node.kerasName} winograd kernel` });
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, res.bindGroup(pipeline, [weights, kernel, params], node.kerasName));
+    pass.dispatchWorkgroups(...stream.workgroups);
+    pass.end();
+    res.device.queue.submit([encoder.finish()]);
+  })();
+  // Awaited by the first pass that records this layer; until then a failure is not unhandled.
+  ready.catch(() => undefined);
+  return { kernel, ready };
+}
+
+/** One direction of the correlation: what the tiles read, what they write, and the epilogue. */
+interface Direction {
+  label: string;
+  src: TensorRef;
+  srcShape: [number, number, number];
+  dst: TensorRef;
+  dstShape: [number, number, number];
+  pads: [number, number];
+  flip: boolean;
+  epilogue: { bias?: GPUBuffer; activation: Activation } | { act: TensorRef; accumulate: boolean };
+}
+
+async function correlate(res: GpuResources, winograd: WinogradKernel, batch: number, d: Direction): Promise<Dispatch[]> {
+  await winograd.ready;
+  const [srcH, srcW, srcC] = d.srcShape;
+  const [dstH, dstW, dstC] = d.dstShape;
+  const tilesH = Math.ceil(dstH / 2);
+  const tilesW = Math.ceil(dstW / 2);
+  const tiles = batch * tilesH * tilesW;
+  const slotBytes = SLOTS * 4;
+  const perChunk = Math.max(1, Math.min(
+    Math.floor(SCRATCH_BYTES / (slotBytes * (srcC + dstC))),
+    Math.floor(res.gpu.limits.maxStorageBufferBindingSize / (slotBytes * Math.max(srcC, dstC))),
+  ));
+  const chunk = Math.min(tiles, perChunk);
+  const transformedTiles = res.scratch(chunk * slotBytes * srcC, 'winograd tiles');
+  const slotProducts = res.scratch(chunk * slotBytes * dstC, 'winograd products');
+  const forward = !('act' in d.epilogue);
+  const inputStream = res.stream(chunk * srcC);
+  const outputStream = res.stream(chunk * dstC);
+  const inputPipeline = await res.pipeline('winograd_input', { ...inputStream.defines, FLIP: d.flip });
+  const outputPipeline = await res.pipeline('winograd_output', {
+    ...outputStream.defines, FLIP: d.flip, TIMES_ACT: !forward, ACCUMULATE: 'act' in d.epilogue && d.epilogue.accumulate,
+    HAS_BIAS: 'bias' in d.epilogue && !!d.epilogue.bias, ...activationDefines('activation' in d.epilogue ? d.epilogue.activation : { kind: 'linear' }),
+  });
+  const tile = forward ? tiling(chunk, dstC, 4) : tiling(chunk, dstC);
+  const gemmPipeline = forward
+    ? await res.pipeline('conv2d', { ...tile, VEC_IN: true, WEIGHT_VEC: true, F16: false, HAS_BIAS: false, ...activationDefines({ kind: 'linear' }) })
+    : await res.pipeline('conv2d_transposed', { ...tile, WEIGHT_VEC: true, F16: false, PLUS: false, ACCUMULATE: false, SH: 1, SW: 1, TIMES_ACT: false });
+
+  const dispatches: Dispatch[] = [];
+  for (let first = 0; first < tiles; first += chunk) {
+    const count = Math.min(chunk, tiles - first);
+    const transformed = { buffer: transformedTiles, offset: 0, size: count * slotBytes * srcC };
+    const products = { buffer: slotProducts, offset: 0, size: count * slotBytes * dstC };
+    const at = `${d.label} tiles ${first}+${count}`;
+    const inputUnits = count * srcC / 4;
+    dispatches.push({
+      label: `${d.label} winograd input`, pipeline: inputPipeline, workgroups: res.stream(count * srcC).workgroups,
+      bindGroup: res.bindGroup(inputPipeline, [d.src, transformed, res.uniform([inputUnits, srcC / 4, srcH, srcW, tilesH, tilesW, d.pads[0], d.pads[1], first, count], `${at} input params`)], d.label),
+    });
+    // The slot products as 1x1 convolutions of `count` pixels, one slice per slot.
+    const gemmParams = forward
+      ? [count, dstC, 1, count, srcC, 1, count, 1, 1, 1, 1, 1, 1, 0, 0, dstC, 0, count * srcC, srcC * dstC, count * dstC]
+      : [1, dstC, 1, count, srcC, 1, count, 1, 1, 1, 1, 0, 0, srcC, 0, count * srcC, dstC * srcC, count * dstC, 0, 0];
+    dispatches.push({
+      label: `${d.label} winograd products`, pipeline: gemmPipeline, workgroups: gemmGrid(res, tile, count, dstC, d.label, SLOTS),
+      bindGroup: res.bindGroup(gemmPipeline, [transformed, winograd.kernel, undefined, products, res.uniform(gemmParams, `${at} product params`)], d.label),
+    });
+    const outputParams = res.uniform([count * dstC / 4, dstC / 4, dstH, dstW, tilesH, tilesW, first, count], `${at} output params`);
+    dispatches.push({
+      label: `${d.label} winograd output`, pipeline: outputPipeline, workgroups: res.stream(count * dstC).workgroups,
+      bindGroup: res.bindGroup(outputPipeline, [products, d.dst, outputParams, 'bias' in d.epilogue ? d.epilogue.bias : undefined, 'act' in d.epilogue ? d.epilogue.act : undefined], d.label),
+    });
+  }
+  return dispatches;
+}
+
+/** The layer's forward pass: out = activation(bias + conv3x3(in)). */
+export function winogradForward(res: GpuResources, node: ConvNode, winograd: WinogradKernel, inputShape: Shape, batch: number, io: { input: TensorRef; output: TensorRef }, bias: GPUBuffer | undefined, activation: Activation): Promise<Dispatch[]> {
+  return correlate(res, winograd, batch, {
+    label: node.kerasName, src: io.input, srcShape: spatial(inputShape), dst: io.output, dstShape: spatial(node.shape),
+    pads: [node.window.pads[0], node.window.pads[2]], flip: false, epilogue: { bias, activation },
+  });
+}
+
+/**
+ * The relevance message out (+)= a * (W^T R): the transposed convolution is the correlation of
+ * R with the flipped kernel, padded by 2 - pad where the forward pass was padded by pad.
+ */
+export function winogradMessage(res: GpuResources, node: ConvNode, winograd: WinogradKernel, inputShape: Shape, batch: number, io: { rel: TensorRef; act: TensorRef; out: TensorRef }, accumulate: boolean): Promise<Dispatch[]> {
+  return correlate(res, winograd, batch, {
+    label: `${node.kerasName} relevance`, src: io.rel, srcShape: spatial(node.shape), dst: io.out, dstShape: spatial(inputShape),
+    pads: [2 - node.window.pads[0], 2 - node.window.pads[2]], flip: true, epilogue: { act: io.act, accumulate },
+  });
+}
