@@ -22,8 +22,12 @@ export interface WinogradKernel {
 
 const MIN_CHANNELS = 16;
 const SLOTS = 16;
-/** Scratch for one chunk's transformed tiles and slot products, both together. */
-const SCRATCH_BYTES = 16 * 1024 * 1024;
+/**
+ * Bytes of each of the two scratch buffers (transformed tiles, slot products) of a plan: fixed,
+ * so that every layer's chunks fit the same two buffers (a plan holds 8 MiB for all its
+ * Winograd layers); smaller layers ask for what they need.
+ */
+const SCRATCH_BYTES = 4 * 1024 * 1024;
 
 /** Whether the layer's kernel shape takes the Winograd path (f32 weights in one binding). */
 export function winogradApplies(res: GpuResources, node: ConvNode): boolean {
@@ -31,7 +35,8 @@ export function winogradApplies(res: GpuResources, node: ConvNode): boolean {
   return !node.dense && w.kernel[0] === 3 && w.kernel[1] === 3 && w.strides[0] === 1 && w.strides[1] === 1 && w.dilation[0] === 1 && w.dilation[1] === 1
     && w.pads.every((p) => p <= 2) && node.inChannels % 4 === 0 && node.outChannels % 4 === 0
     && node.inChannels >= MIN_CHANNELS && node.outChannels >= MIN_CHANNELS && res.weightPrecision === 'f32'
-    && SLOTS * node.inChannels * node.outChannels * 4 <= res.gpu.limits.maxStorageBufferBindingSize;
+    && SLOTS * node.inChannels * node.outChannels * 4 <= res.gpu.limits.maxStorageBufferBindingSize
+    && SLOTS * Math.max(node.inChannels, node.outChannels) * 4 <= Math.min(SCRATCH_BYTES, res.gpu.limits.maxStorageBufferBindingSize);
 }
 
 /** U = G g G^T for every channel pair of the uploaded kernel `weights`, queued on the GPU. */
@@ -75,13 +80,11 @@ async function correlate(res: GpuResources, winograd: WinogradKernel, batch: num
   const tilesW = Math.ceil(dstW / 2);
   const tiles = batch * tilesH * tilesW;
   const slotBytes = SLOTS * 4;
-  const perChunk = Math.max(1, Math.min(
-    Math.floor(SCRATCH_BYTES / (slotBytes * (srcC + dstC))),
-    Math.floor(res.gpu.limits.maxStorageBufferBindingSize / (slotBytes * Math.max(srcC, dstC))),
-  ));
-  const chunk = Math.min(tiles, perChunk);
-  const transformedTiles = res.scratch(chunk * slotBytes * srcC, 'winograd tiles');
-  const slotProducts = res.scratch(chunk * slotBytes * dstC, 'winograd products');
+  const scratchBytes = Math.min(SCRATCH_BYTES, res.gpu.limits.maxStorageBufferBindingSize);
+  const chunk = Math.min(tiles, Math.max(1, Math.floor(scratchBytes / (slotBytes * Math.max(srcC, dstC)))));
+  const fixed = chunk < tiles;
+  const transformedTiles = res.scratch(fixed ? scratchBytes : chunk * slotBytes * srcC, 'winograd tiles');
+  const slotProducts = res.scratch(fixed ? scratchBytes : chunk * slotBytes * dstC, 'winograd products');
   const forward = !('act' in d.epilogue);
   const inputStream = res.stream(chunk * srcC);
   const outputStream = res.stream(chunk * dstC);
