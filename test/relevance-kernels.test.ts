@@ -70,15 +70,16 @@ const CASES: Case[] = [
     },
   },
   {
-    // 3x3 stride-1 convolutions of 16+ channels run as Winograd F(2x2, 3x3): odd sizes leave
-    // partial tiles, 'valid' pads the transposed correlation by 2, and the binding limit splits
-    // the tiles into several chunks per layer.
-    name: 'Winograd 3x3 convolutions: same and valid padding, odd sizes, chunked tiles', batch: 3, limits: { maxStorageBufferBindingSize: 65536 },
+    // 3x3 stride-1 convolutions of 16+ channels and 2^20+ multiply-adds run as Winograd
+    // F(2x2, 3x3) (the first layer, 4 channels in, does not): odd sizes leave partial tiles,
+    // 'valid' pads the transposed correlation by 2, and the binding limit splits the tiles into
+    // several chunks per layer.
+    name: 'Winograd 3x3 convolutions: same and valid padding, odd sizes, chunked tiles', batch: 2, limits: { maxStorageBufferBindingSize: 131072 },
     make: (m) => {
-      let x = m.layer('Conv2D', conv(16, [3, 3], { activation: 'relu' }), [m.input([9, 11, 4])], convVars([3, 3], 4, 16));
-      x = m.layer('Conv2D', conv(20, [3, 3], { activation: 'relu' }), [x], convVars([3, 3], 16, 20));
-      x = m.layer('Conv2D', conv(16, [3, 3], { padding: 'valid', activation: 'tanh', use_bias: false }), [x], { kernel: [3, 3, 20, 16] });
-      return m.layer('Dense', { units: 5 }, [m.layer('GlobalAveragePooling2D', {}, [x])], { kernel: [16, 5], bias: [5] });
+      let x = m.layer('Conv2D', conv(16, [3, 3], { activation: 'relu' }), [m.input([13, 15, 4])], convVars([3, 3], 4, 16));
+      x = m.layer('Conv2D', conv(40, [3, 3], { activation: 'relu' }), [x], convVars([3, 3], 16, 40));
+      x = m.layer('Conv2D', conv(32, [3, 3], { padding: 'valid', activation: 'tanh', use_bias: false }), [x], { kernel: [3, 3, 40, 32] });
+      return m.layer('Dense', { units: 5 }, [m.layer('GlobalAveragePooling2D', {}, [x])], { kernel: [32, 5], bias: [5] });
     },
   },
   {
@@ -167,6 +168,16 @@ describe('GPU relevance matches the float64 reference', () => {
         if (m.method === 'rlrp-plus') expect(Math.min(...result.relevance)).toBeGreaterThanOrEqual(0);
       });
     }
+  });
+
+  it('the Winograd case runs its two wide 3x3 layers as Winograd passes, forward and relevance', async () => {
+    const c = CASES.find((k) => k.name.startsWith('Winograd'))!;
+    const { model, random } = await syntheticOnGpu(1, c.make, c.limits);
+    models.push(model);
+    const { timings } = await model.explain(randomArray(random, c.batch * sizeOf(model.info.inputShape), 1, 0), { method: 'rlrp', profile: true });
+    const layers = (phase: string) => new Set(Object.keys(timings!.passes!).filter((l) => l.startsWith(phase) && l.endsWith(' winograd products')));
+    expect(layers('forward:').size).toBe(2);
+    expect(layers('relevance:').size).toBe(2);
   });
 
   it('finite where every pre-activation is 0: a zero input gives an all-zero map, not NaN', async () => {

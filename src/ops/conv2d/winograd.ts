@@ -1,4 +1,4 @@
-import type { Activation, ConvNode, Shape } from '../../graph/ir.js';
+import { sizeOf, type Activation, type ConvNode, type Shape } from '../../graph/ir.js';
 import type { Dispatch, GpuResources, TensorRef } from '../../gpu/resources.js';
 import { activationDefines } from '../../gpu/shaders.js';
 import { spatial } from '../types.js';
@@ -11,7 +11,8 @@ import { gemmGrid, tiling } from './tiling.js';
  * conv2d_transposed.wgsl as 1x1 products, one dispatch for all slots), and the output transform
  * with the layer's epilogue. The kernel is transformed once, on the GPU, when the weights are
  * uploaded; the same transformed kernel serves the forward pass and the transposed
- * (relevance) one. Channels below MIN_CHANNELS leave the GEMMs too little to save.
+ * (relevance) one. Fewer than MIN_CHANNELS channels, or a small layer, leave the GEMMs too
+ * little to save.
  */
 export interface WinogradKernel {
   /** U[slot][c_in][c_out]. */
@@ -21,6 +22,8 @@ export interface WinogradKernel {
 }
 
 const MIN_CHANNELS = 16;
+/** Below this many multiply-adds per sample the two extra dispatches cost more than they save. */
+const MIN_MACS = 2 ** 20;
 const SLOTS = 16;
 /**
  * Bytes of each of the two scratch buffers (transformed tiles, slot products) of a plan: fixed,
@@ -35,6 +38,7 @@ export function winogradApplies(res: GpuResources, node: ConvNode): boolean {
   return !node.dense && w.kernel[0] === 3 && w.kernel[1] === 3 && w.strides[0] === 1 && w.strides[1] === 1 && w.dilation[0] === 1 && w.dilation[1] === 1
     && w.pads.every((p) => p <= 2) && node.inChannels % 4 === 0 && node.outChannels % 4 === 0
     && node.inChannels >= MIN_CHANNELS && node.outChannels >= MIN_CHANNELS && res.weightPrecision === 'f32'
+    && sizeOf(node.shape) * 9 * node.inChannels >= MIN_MACS
     && SLOTS * node.inChannels * node.outChannels * 4 <= res.gpu.limits.maxStorageBufferBindingSize
     && SLOTS * Math.max(node.inChannels, node.outChannels) * 4 <= Math.min(SCRATCH_BYTES, res.gpu.limits.maxStorageBufferBindingSize);
 }
@@ -46,6 +50,8 @@ export function transformKernel(res: GpuResources, node: ConvNode, weights: GPUB
   const ready = (async () => {
     const stream = res.stream(count);
     const pipeline = await res.pipeline('winograd_weights', stream.defines);
+    // A model destroyed while the pipeline was being built has no buffers left to transform.
+    if (res.destroyed) return;
     const params = res.uniform([stream.units], `${node.kerasName} winograd kernel params`);
     const encoder = res.device.createCommandEncoder({ label: `${node.kerasName} winograd kernel` });
     const pass = encoder.beginComputePass();
