@@ -53,18 +53,21 @@ describe('GPU memory over long runs', () => {
     model.destroy(); // an alias, and a second call is harmless
   });
 
-  it('dispose() right after loading: the Winograd kernel transforms still being built touch no freed buffer', async () => {
+  it('dispose() while the first call transforms the Winograd kernels: the call finishes, no freed buffer is touched', async () => {
     const wide = (m: SyntheticModel) => {
       const x = m.layer('Conv2D', { filters: 32, kernel_size: [3, 3], padding: 'same' }, [m.input([16, 16, 32])], { kernel: [3, 3, 32, 32], bias: [32] });
       return m.layer('Dense', { units: 3 }, [m.layer('Flatten', {}, [x])], { kernel: [16 * 16 * 32, 3], bias: [3] });
     };
-    const { gpu } = (await syntheticOnGpu(5, tinyNet)).model;
-    gpu.device.pushErrorScope('validation');
-    const { model } = await syntheticOnGpu(6, wide);
+    const { model, random } = await syntheticOnGpu(6, wide);
+    const { device } = model.gpu;
+    device.pushErrorScope('validation');
+    const call = model.explain(randomArray(random, 16 * 16 * 32), { method: 'rlrp' });
     model.dispose();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    await gpu.device.queue.onSubmittedWorkDone();
-    expect((await gpu.device.popErrorScope())?.message).toBeUndefined();
+    const { relevance } = await call;
+    await device.queue.onSubmittedWorkDone();
+    expect((await device.popErrorScope())?.message).toBeUndefined();
+    expect(relevance.every(Number.isFinite)).toBe(true);
+    expect(model.gpuMemory().buffers).toBe(0);
   });
 
   it('dispose() during calls in flight: they finish, then everything is freed', async () => {

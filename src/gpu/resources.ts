@@ -58,8 +58,6 @@ export interface StreamShape {
 export class GpuResources {
   private readonly buffers: GPUBuffer[] = [];
   private readonly scratchBuffers = new Map<string, GPUBuffer>();
-  /** Set by destroy(): work queued later (a transform awaiting its pipeline) must not touch the buffers. */
-  destroyed = false;
 
   /** Conv/dense weights uploaded through these resources are stored as f16 when 'f16' (halves their memory; see LoadOptions.weightPrecision). */
   constructor(readonly gpu: Gpu, readonly weightPrecision: 'f32' | 'f16' = 'f32') {}
@@ -183,7 +181,6 @@ export class GpuResources {
   }
 
   destroy(): void {
-    this.destroyed = true;
     this.scratchBuffers.clear();
     for (const b of this.buffers.splice(0)) {
       b.destroy();

@@ -5,7 +5,7 @@ import { activationDefines } from '../../gpu/shaders.js';
 import { spatial, type ForwardOp } from '../types.js';
 import { toHalf } from '../../gpu/half.js';
 import { gemmGrid, tiling } from './tiling.js';
-import { transformKernel, winogradApplies, winogradForward, type WinogradKernel } from './winograd.js';
+import { WinogradKernel, winogradApplies, winogradForward } from './winograd.js';
 
 /**
  * Conv2D and Dense (a 1x1 convolution over the last axis) through one implicit-GEMM kernel.
@@ -62,7 +62,7 @@ function uploadConv(res: GpuResources, node: ConvNode): ConvWeights {
     const buffer = count === n ? res.constants(f16 ? toHalf(node.kernel) : node.kernel, label) : uploadColumns(res, node.kernel, n, start, count, f16, label);
     chunks.push({ buffer, start, count });
   }
-  const winograd = winogradApplies(res, node) && chunks.length === 1 ? transformKernel(res, node, chunks[0].buffer) : undefined;
+  const winograd = winogradApplies(res, node) && chunks.length === 1 ? new WinogradKernel(res, node, chunks[0].buffer) : undefined;
   return { chunks, bias: node.bias ? res.constants(node.bias, `${node.kerasName} bias`) : undefined, f16, winograd };
 }
 

@@ -9,18 +9,10 @@ import { gemmGrid, tiling } from './tiling.js';
  * of outputs costs 16 multiplies per channel pair instead of 36, in three passes per chunk of
  * tiles: the input transform, 16 GEMMs over channels (the tuned conv2d.wgsl /
  * conv2d_transposed.wgsl as 1x1 products, one dispatch for all slots), and the output transform
- * with the layer's epilogue. The kernel is transformed once, on the GPU, when the weights are
- * uploaded; the same transformed kernel serves the forward pass and the transposed
- * (relevance) one. Fewer than MIN_CHANNELS channels, or a small layer, leave the GEMMs too
- * little to save.
+ * with the layer's epilogue. The kernel is transformed once, on the GPU (WinogradKernel); the
+ * same transformed kernel serves the forward pass and the transposed (relevance) one. Fewer
+ * than MIN_CHANNELS channels, or a small layer, leave the GEMMs too little to save.
  */
-export interface WinogradKernel {
-  /** U[slot][c_in][c_out]. */
-  kernel: GPUBuffer;
-  /** Settles when the transform has been queued; rejects if its kernel could not be built. */
-  ready: Promise<void>;
-}
-
 const MIN_CHANNELS = 16;
 /** Below this many multiply-adds per sample the two extra dispatches cost more than they save. */
 const MIN_MACS = 2 ** 20;
@@ -43,27 +35,36 @@ export function winogradApplies(res: GpuResources, node: ConvNode): boolean {
     && SLOTS * Math.max(node.inChannels, node.outChannels) * 4 <= Math.min(SCRATCH_BYTES, res.gpu.limits.maxStorageBufferBindingSize);
 }
 
-/** U = G g G^T for every channel pair of the uploaded kernel `weights`, queued on the GPU. */
-export function transformKernel(res: GpuResources, node: ConvNode, weights: GPUBuffer): WinogradKernel {
-  const count = node.inChannels * node.outChannels;
-  const kernel = res.buffer(SLOTS * count * 4, GPUBufferUsage.STORAGE, `${node.kerasName} winograd kernel`);
-  const ready = (async () => {
+/**
+ * The transformed kernel U[slot][c_in][c_out] = G g G^T of every channel pair, made on the GPU
+ * the first time a pass needs it (like a pipeline; loading a model stays a read and an upload).
+ */
+export class WinogradKernel {
+  private transformed?: Promise<GPUBuffer>;
+
+  /** `res`: the resources that own the layer's weights (U lives as long as they do). */
+  constructor(private readonly res: GpuResources, private readonly node: ConvNode, private readonly weights: GPUBuffer) {}
+
+  buffer(): Promise<GPUBuffer> {
+    return (this.transformed ??= this.transform());
+  }
+
+  private async transform(): Promise<GPUBuffer> {
+    const { res, node } = this;
+    const count = node.inChannels * node.outChannels;
     const stream = res.stream(count);
     const pipeline = await res.pipeline('winograd_weights', stream.defines);
-    // A model destroyed while the pipeline was being built has no buffers left to transform.
-    if (res.destroyed) return;
+    const kernel = res.buffer(SLOTS * count * 4, GPUBufferUsage.STORAGE, `${node.kerasName} winograd kernel`);
     const params = res.uniform([stream.units], `${node.kerasName} winograd kernel params`);
     const encoder = res.device.createCommandEncoder({ label: `${node.kerasName} winograd kernel` });
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, res.bindGroup(pipeline, [weights, kernel, params], node.kerasName));
+    pass.setBindGroup(0, res.bindGroup(pipeline, [this.weights, kernel, params], node.kerasName));
     pass.dispatchWorkgroups(...stream.workgroups);
     pass.end();
     res.device.queue.submit([encoder.finish()]);
-  })();
-  // Awaited by the first pass that records this layer; until then a failure is not unhandled.
-  ready.catch(() => undefined);
-  return { kernel, ready };
+    return kernel;
+  }
 }
 
 /** One direction of the correlation: what the tiles read, what they write, and the epilogue. */
@@ -79,7 +80,7 @@ interface Direction {
 }
 
 async function correlate(res: GpuResources, winograd: WinogradKernel, batch: number, d: Direction): Promise<Dispatch[]> {
-  await winograd.ready;
+  const kernel = await winograd.buffer();
   const [srcH, srcW, srcC] = d.srcShape;
   const [dstH, dstW, dstC] = d.dstShape;
   const tilesH = Math.ceil(dstH / 2);
@@ -121,7 +122,7 @@ async function correlate(res: GpuResources, winograd: WinogradKernel, batch: num
       : [1, dstC, 1, count, srcC, 1, count, 1, 1, 1, 1, 0, 0, srcC, 0, count * srcC, dstC * srcC, count * dstC, 0, 0];
     dispatches.push({
       label: `${d.label} winograd products`, pipeline: gemmPipeline, workgroups: gemmGrid(res, tile, count, dstC, d.label, SLOTS),
-      bindGroup: res.bindGroup(gemmPipeline, [transformed, winograd.kernel, undefined, products, res.uniform(gemmParams, `${at} product params`)], d.label),
+      bindGroup: res.bindGroup(gemmPipeline, [transformed, kernel, undefined, products, res.uniform(gemmParams, `${at} product params`)], d.label),
     });
     const outputParams = res.uniform([count * dstC / 4, dstC / 4, dstH, dstW, tilesH, tilesW, first, count], `${at} output params`);
     dispatches.push({
