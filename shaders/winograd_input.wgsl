@@ -22,13 +22,10 @@ fn inputTransform(d0: Value, d1: Value, d2: Value, d3: Value) -> array<Value, 4>
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   for (var i = gid.x; i < p.units; i += groups.x * ${WG}u) {
-    let local = i / p.vecs;
-    let channel = i % p.vecs;
-    let tile = p.firstTile + local;
-    let rest = tile / p.tilesW;
-    let y0 = i32((rest % p.tilesH) * 2u) - i32(p.padTop);
-    let x0 = i32((tile % p.tilesW) * 2u) - i32(p.padLeft);
-    let sample = rest / p.tilesH * p.srcH;
+    let t = tileValue(i, p.vecs, p.firstTile, p.tilesH, p.tilesW);
+    let y0 = i32(t.y) - i32(p.padTop);
+    let x0 = i32(t.x) - i32(p.padLeft);
+    let sample = t.sample * p.srcH;
     var d: array<Value, 16>;
     for (var r = 0u; r < 4u; r++) {
       for (var c = 0u; c < 4u; c++) {
@@ -36,14 +33,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let y = u32(y0 + i32(r));
         let x = u32(x0 + i32(c));
         let inside = y < p.srcH && x < p.srcW;
-        d[r * 4u + c] = select(Value(), src[select(0u, ((sample + y) * p.srcW + x) * p.vecs + channel, inside)], inside);
+        d[r * 4u + c] = select(Value(), src[select(0u, ((sample + y) * p.srcW + x) * p.vecs + t.channel, inside)], inside);
       }
     }
     var cols: array<array<Value, 4>, 4>;
     for (var c = 0u; c < 4u; c++) { cols[c] = inputTransform(d[c], d[4u + c], d[8u + c], d[12u + c]); }
     for (var r = 0u; r < 4u; r++) {
       let row = inputTransform(cols[0][r], cols[1][r], cols[2][r], cols[3][r]);
-      for (var c = 0u; c < 4u; c++) { v[(slot(r, c) * p.tileCount + local) * p.vecs + channel] = row[c]; }
+      for (var c = 0u; c < 4u; c++) { v[(slot(r, c) * p.tileCount + t.local) * p.vecs + t.channel] = row[c]; }
     }
   }
 }

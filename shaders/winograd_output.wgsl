@@ -29,26 +29,21 @@ fn outputTransform(m0: Value, m1: Value, m2: Value, m3: Value) -> array<Value, 2
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   for (var i = gid.x; i < p.units; i += groups.x * ${WG}u) {
-    let local = i / p.vecs;
-    let channel = i % p.vecs;
-    let tile = p.firstTile + local;
-    let rest = tile / p.tilesW;
-    let y0 = (rest % p.tilesH) * 2u;
-    let x0 = (tile % p.tilesW) * 2u;
-    let sample = rest / p.tilesH * p.outH;
+    let t = tileValue(i, p.vecs, p.firstTile, p.tilesH, p.tilesW);
+    let sample = t.sample * p.outH;
     var cols: array<array<Value, 2>, 4>;
     for (var c = 0u; c < 4u; c++) {
       var column: array<Value, 4>;
-      for (var r = 0u; r < 4u; r++) { column[r] = m[(slot(r, c) * p.tileCount + local) * p.vecs + channel]; }
+      for (var r = 0u; r < 4u; r++) { column[r] = m[(slot(r, c) * p.tileCount + t.local) * p.vecs + t.channel]; }
       cols[c] = outputTransform(column[0], column[1], column[2], column[3]);
     }
     for (var r = 0u; r < 2u; r++) {
       let row = outputTransform(cols[0][r], cols[1][r], cols[2][r], cols[3][r]);
       for (var c = 0u; c < 2u; c++) {
-        let y = y0 + r;
-        let x = x0 + c;
+        let y = t.y + r;
+        let x = t.x + c;
         if (y >= p.outH || x >= p.outW) { continue; }
-        let at = ((sample + y) * p.outW + x) * p.vecs + channel;
+        let at = ((sample + y) * p.outW + x) * p.vecs + t.channel;
 #if ${TIMES_ACT}
         let message = act[at] * row[c];
 #if ${ACCUMULATE}
@@ -57,7 +52,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         out[at] = message;
 #endif
 #elif ${HAS_BIAS}
-        out[at] = activateValue(row[c] + bias[channel]);
+        out[at] = activateValue(row[c] + bias[t.channel]);
 #else
         out[at] = activateValue(row[c]);
 #endif

@@ -14,3 +14,14 @@ const SLOT_OF = array<u32, 4>(0u, 1u, 2u, 3u);
 fn slot(r: u32, c: u32) -> u32 {
   return SLOT_OF[r] * 4u + SLOT_OF[c];
 }
+
+// Where stream Value i of a chunk lies: its tile in the chunk, its four channels, the tile's
+// sample and the top-left corner of its 2x2 outputs (tiles count batch-first over the grid).
+struct TileValue { local: u32, channel: u32, sample: u32, y: u32, x: u32 }
+
+fn tileValue(i: u32, vecs: u32, firstTile: u32, tilesH: u32, tilesW: u32) -> TileValue {
+  let local = i / vecs;
+  let tile = firstTile + local;
+  let rest = tile / tilesW;
+  return TileValue(local, i % vecs, rest / tilesH, (rest % tilesH) * 2u, (tile % tilesW) * 2u);
+}
