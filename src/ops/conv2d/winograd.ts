@@ -24,14 +24,16 @@ const SLOTS = 16;
  */
 const SCRATCH_BYTES = 4 * 1024 * 1024;
 
-/** Whether the layer's kernel shape takes the Winograd path (f32 weights in one binding). */
+const weightBytes = (res: GpuResources) => (res.weightPrecision === 'f16' ? 2 : 4);
+
+/** Whether the layer's kernel shape takes the Winograd path (its transformed kernel in one binding). */
 export function winogradApplies(res: GpuResources, node: ConvNode): boolean {
   const w = node.window;
   return !node.dense && w.kernel[0] === 3 && w.kernel[1] === 3 && w.strides[0] === 1 && w.strides[1] === 1 && w.dilation[0] === 1 && w.dilation[1] === 1
     && w.pads.every((p) => p <= 2) && node.inChannels % 4 === 0 && node.outChannels % 4 === 0
-    && node.inChannels >= MIN_CHANNELS && node.outChannels >= MIN_CHANNELS && res.weightPrecision === 'f32'
+    && node.inChannels >= MIN_CHANNELS && node.outChannels >= MIN_CHANNELS
     && sizeOf(node.shape) * 9 * node.inChannels >= MIN_MACS
-    && SLOTS * node.inChannels * node.outChannels * 4 <= res.gpu.limits.maxStorageBufferBindingSize
+    && SLOTS * node.inChannels * node.outChannels * weightBytes(res) <= res.gpu.limits.maxStorageBufferBindingSize
     && SLOTS * Math.max(node.inChannels, node.outChannels) * 4 <= Math.min(SCRATCH_BYTES, res.gpu.limits.maxStorageBufferBindingSize);
 }
 
@@ -42,8 +44,13 @@ export function winogradApplies(res: GpuResources, node: ConvNode): boolean {
 export class WinogradKernel {
   private transformed?: Promise<GPUBuffer>;
 
+  /** Stored in half precision, as the layer's kernel (LoadOptions.weightPrecision 'f16'). */
+  readonly f16: boolean;
+
   /** `res`: the resources that own the layer's weights (U lives as long as they do). */
-  constructor(private readonly res: GpuResources, private readonly node: ConvNode, private readonly weights: GPUBuffer) {}
+  constructor(private readonly res: GpuResources, private readonly node: ConvNode, private readonly weights: GPUBuffer) {
+    this.f16 = res.weightPrecision === 'f16';
+  }
 
   buffer(): Promise<GPUBuffer> {
     return (this.transformed ??= this.transform());
@@ -53,8 +60,8 @@ export class WinogradKernel {
     const { res, node } = this;
     const count = node.inChannels * node.outChannels;
     const stream = res.stream(count);
-    const pipeline = await res.pipeline('winograd_weights', stream.defines);
-    const kernel = res.buffer(SLOTS * count * 4, GPUBufferUsage.STORAGE, `${node.kerasName} winograd kernel`);
+    const pipeline = await res.pipeline('winograd_weights', { ...stream.defines, F16: this.f16 });
+    const kernel = res.buffer(SLOTS * count * weightBytes(res), GPUBufferUsage.STORAGE, `${node.kerasName} winograd kernel`);
     const params = res.uniform([stream.units], `${node.kerasName} winograd kernel params`);
     const encoder = res.device.createCommandEncoder({ label: `${node.kerasName} winograd kernel` });
     const pass = encoder.beginComputePass();
@@ -102,8 +109,8 @@ async function correlate(res: GpuResources, winograd: WinogradKernel, batch: num
   });
   const tile = forward ? tiling(chunk, dstC, 4) : tiling(chunk, dstC);
   const gemmPipeline = forward
-    ? await res.pipeline('conv2d', { ...tile, VEC_IN: true, WEIGHT_VEC: true, F16: false, HAS_BIAS: false, ...activationDefines({ kind: 'linear' }) })
-    : await res.pipeline('conv2d_transposed', { ...tile, WEIGHT_VEC: true, F16: false, PLUS: false, ACCUMULATE: false, SH: 1, SW: 1, TIMES_ACT: false });
+    ? await res.pipeline('conv2d', { ...tile, VEC_IN: true, WEIGHT_VEC: true, F16: winograd.f16, HAS_BIAS: false, ...activationDefines({ kind: 'linear' }) })
+    : await res.pipeline('conv2d_transposed', { ...tile, WEIGHT_VEC: true, F16: winograd.f16, PLUS: false, ACCUMULATE: false, SH: 1, SW: 1, TIMES_ACT: false });
 
   const dispatches: Dispatch[] = [];
   for (let first = 0; first < tiles; first += chunk) {
