@@ -1,35 +1,46 @@
 import type { Gpu } from './device.js';
 import type { Dispatch, GpuResources } from './resources.js';
 
+/** Timed passes per query set (WebGPU's limit of 4096 queries, two per pass). */
+const PASSES_PER_SET = 2048;
+
 /**
  * Measures compute passes on the adapter with timestamp queries: each timed pass gets a
  * begin/end pair under a label; durations of the same label are summed (micro-batches).
  * Where the adapter has no timestamps every method is a no-op and `read` returns undefined.
  */
 export class PassTimer {
-  private readonly querySet?: GPUQuerySet;
+  private readonly querySets: GPUQuerySet[] = [];
   private readonly resolve?: GPUBuffer;
   private readonly readback?: GPUBuffer;
   private readonly labels: string[] = [];
 
   constructor(gpu: Gpu, res: GpuResources, private readonly capacity: number) {
     if (!gpu.hasTimestamps) return;
-    this.querySet = gpu.device.createQuerySet({ type: 'timestamp', count: capacity * 2 });
+    // WebGPU caps a query set at 4096 queries: a profile of thousands of dispatches (Winograd
+    // chunks of a batch of 8) takes several.
+    for (let first = 0; first < capacity; first += PASSES_PER_SET) {
+      this.querySets.push(gpu.device.createQuerySet({ type: 'timestamp', count: 2 * Math.min(PASSES_PER_SET, capacity - first) }));
+    }
     this.resolve = res.buffer(capacity * 16, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, 'timestamps');
     this.readback = res.buffer(capacity * 16, GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ, 'timestamps readback');
   }
 
   /** Timestamp writes for the next pass, or undefined when not timing. */
   pass(label: string): GPUComputePassTimestampWrites | undefined {
-    if (!this.querySet || this.labels.length >= this.capacity) return undefined;
+    if (!this.querySets.length || this.labels.length >= this.capacity) return undefined;
     const index = this.labels.push(label) - 1;
-    return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * index, endOfPassWriteIndex: 2 * index + 1 };
+    const local = index % PASSES_PER_SET;
+    return { querySet: this.querySets[Math.floor(index / PASSES_PER_SET)], beginningOfPassWriteIndex: 2 * local, endOfPassWriteIndex: 2 * local + 1 };
   }
 
   /** Records the resolve; call once after the last timed pass. */
   finish(encoder: GPUCommandEncoder): void {
-    if (!this.querySet || this.labels.length === 0) return;
-    encoder.resolveQuerySet(this.querySet, 0, this.labels.length * 2, this.resolve!, 0);
+    if (this.labels.length === 0) return;
+    this.querySets.forEach((set, i) => {
+      const passes = Math.min(PASSES_PER_SET, this.labels.length - i * PASSES_PER_SET);
+      if (passes > 0) encoder.resolveQuerySet(set, 0, passes * 2, this.resolve!, i * PASSES_PER_SET * 16);
+    });
     encoder.copyBufferToBuffer(this.resolve!, 0, this.readback!, 0, this.labels.length * 16);
   }
 
@@ -44,9 +55,9 @@ export class PassTimer {
     return totals;
   }
 
-  /** Frees the query set (its buffers belong to the GpuResources given at construction). */
+  /** Frees the query sets (the buffers belong to the GpuResources given at construction). */
   destroy(): void {
-    this.querySet?.destroy();
+    for (const set of this.querySets) set.destroy();
   }
 }
 
