@@ -8,9 +8,10 @@ import { gemmGrid, tiling } from './tiling.js';
 import { WinogradKernel, winogradApplies, winogradForward } from './winograd.js';
 
 /**
- * Conv2D and Dense (a 1x1 convolution over the last axis) through one implicit-GEMM kernel.
- * Weights larger than one storage binding (VGG16's fc1 is 392 MiB) are split along the
- * output channels into chunks that each fit; every chunk is its own dispatch.
+ * Conv2D and Dense (a 1x1 convolution over the last axis) through one implicit-GEMM kernel,
+ * or, for large 3x3 stride-1 layers, Winograd F(2x2, 3x3) (winograd.ts). Weights larger than
+ * one storage binding (VGG16's fc1 is 392 MiB) are split along the output channels into chunks
+ * that each fit; every chunk is its own dispatch.
  */
 export interface ConvWeights {
   chunks: { buffer: GPUBuffer; start: number; count: number }[];
