@@ -63,7 +63,7 @@ function uploadConv(res: GpuResources, node: ConvNode): ConvWeights {
     const buffer = count === n ? res.constants(f16 ? toHalf(node.kernel) : node.kernel, label) : uploadColumns(res, node.kernel, n, start, count, f16, label);
     chunks.push({ buffer, start, count });
   }
-  const winograd = winogradApplies(res, node) && chunks.length === 1 ? new WinogradKernel(res, node, chunks[0].buffer) : undefined;
+  const winograd = winogradApplies(res, node) ? new WinogradKernel(res, node, chunks[0].buffer) : undefined;
   return { chunks, bias: node.bias ? res.constants(node.bias, `${node.kerasName} bias`) : undefined, f16, winograd };
 }
 

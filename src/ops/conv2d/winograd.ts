@@ -25,8 +25,12 @@ const SLOTS = 16;
 const SCRATCH_BYTES = 4 * 1024 * 1024;
 
 const weightBytes = (res: GpuResources) => (res.weightPrecision === 'f16' ? 2 : 4);
+const scratchBytes = (res: GpuResources) => Math.min(SCRATCH_BYTES, res.gpu.limits.maxStorageBufferBindingSize);
 
-/** Whether the layer's kernel shape takes the Winograd path (its transformed kernel in one binding). */
+/**
+ * Whether the layer's kernel shape takes the Winograd path: its transformed kernel fits one
+ * binding (so its 9/16 as large kernel is one chunk) and one tile's slots fit the scratch.
+ */
 export function winogradApplies(res: GpuResources, node: ConvNode): boolean {
   const w = node.window;
   return !node.dense && w.kernel[0] === 3 && w.kernel[1] === 3 && w.strides[0] === 1 && w.strides[1] === 1 && w.dilation[0] === 1 && w.dilation[1] === 1
@@ -34,7 +38,7 @@ export function winogradApplies(res: GpuResources, node: ConvNode): boolean {
     && node.inChannels >= MIN_CHANNELS && node.outChannels >= MIN_CHANNELS
     && sizeOf(node.shape) * 9 * node.inChannels >= MIN_MACS
     && SLOTS * node.inChannels * node.outChannels * weightBytes(res) <= res.gpu.limits.maxStorageBufferBindingSize
-    && SLOTS * Math.max(node.inChannels, node.outChannels) * 4 <= Math.min(SCRATCH_BYTES, res.gpu.limits.maxStorageBufferBindingSize);
+    && SLOTS * Math.max(node.inChannels, node.outChannels) * 4 <= scratchBytes(res);
 }
 
 /**
@@ -83,7 +87,8 @@ interface Direction {
   dstShape: [number, number, number];
   pads: [number, number];
   flip: boolean;
-  epilogue: { bias?: GPUBuffer; activation: Activation } | { act: TensorRef; accumulate: boolean };
+  /** The forward layer's bias and activation, or the relevance message's multiply by `a`. */
+  epilogue: { layer: { bias?: GPUBuffer; activation: Activation } } | { message: { act: TensorRef; accumulate: boolean } };
 }
 
 async function correlate(res: GpuResources, winograd: WinogradKernel, batch: number, d: Direction): Promise<Dispatch[]> {
@@ -94,21 +99,20 @@ async function correlate(res: GpuResources, winograd: WinogradKernel, batch: num
   const tilesW = Math.ceil(dstW / 2);
   const tiles = batch * tilesH * tilesW;
   const slotBytes = SLOTS * 4;
-  const scratchBytes = Math.min(SCRATCH_BYTES, res.gpu.limits.maxStorageBufferBindingSize);
-  const chunk = Math.min(tiles, Math.max(1, Math.floor(scratchBytes / (slotBytes * Math.max(srcC, dstC)))));
+  const scratch = scratchBytes(res);
+  const chunk = Math.min(tiles, Math.floor(scratch / (slotBytes * Math.max(srcC, dstC))));
   const fixed = chunk < tiles;
-  const transformedTiles = res.scratch(fixed ? scratchBytes : chunk * slotBytes * srcC, 'winograd tiles');
-  const slotProducts = res.scratch(fixed ? scratchBytes : chunk * slotBytes * dstC, 'winograd products');
-  const forward = !('act' in d.epilogue);
-  const inputStream = res.stream(chunk * srcC);
-  const outputStream = res.stream(chunk * dstC);
-  const inputPipeline = await res.pipeline('winograd_input', { ...inputStream.defines, FLIP: d.flip });
+  const transformedTiles = res.scratch(fixed ? scratch : chunk * slotBytes * srcC, 'winograd tiles');
+  const slotProducts = res.scratch(fixed ? scratch : chunk * slotBytes * dstC, 'winograd products');
+  const layer = 'layer' in d.epilogue ? d.epilogue.layer : undefined;
+  const message = 'message' in d.epilogue ? d.epilogue.message : undefined;
+  const inputPipeline = await res.pipeline('winograd_input', { ...res.stream(chunk * srcC).defines, FLIP: d.flip });
   const outputPipeline = await res.pipeline('winograd_output', {
-    ...outputStream.defines, FLIP: d.flip, TIMES_ACT: !forward, ACCUMULATE: 'act' in d.epilogue && d.epilogue.accumulate,
-    HAS_BIAS: 'bias' in d.epilogue && !!d.epilogue.bias, ...activationDefines('activation' in d.epilogue ? d.epilogue.activation : { kind: 'linear' }),
+    ...res.stream(chunk * dstC).defines, FLIP: d.flip, TIMES_ACT: !!message, ACCUMULATE: !!message?.accumulate,
+    HAS_BIAS: !!layer?.bias, ...activationDefines(layer?.activation ?? { kind: 'linear' }),
   });
-  const tile = forward ? tiling(chunk, dstC, 4) : tiling(chunk, dstC);
-  const gemmPipeline = forward
+  const tile = layer ? tiling(chunk, dstC, 4) : tiling(chunk, dstC);
+  const gemmPipeline = layer
     ? await res.pipeline('conv2d', { ...tile, VEC_IN: true, WEIGHT_VEC: true, F16: winograd.f16, HAS_BIAS: false, ...activationDefines({ kind: 'linear' }) })
     : await res.pipeline('conv2d_transposed', { ...tile, WEIGHT_VEC: true, F16: winograd.f16, PLUS: false, ACCUMULATE: false, SH: 1, SW: 1, TIMES_ACT: false });
 
@@ -124,7 +128,7 @@ async function correlate(res: GpuResources, winograd: WinogradKernel, batch: num
       bindGroup: res.bindGroup(inputPipeline, [d.src, transformed, res.uniform([inputUnits, srcC / 4, srcH, srcW, tilesH, tilesW, d.pads[0], d.pads[1], first, count], `${at} input params`)], d.label),
     });
     // The slot products as 1x1 convolutions of `count` pixels, one slice per slot.
-    const gemmParams = forward
+    const gemmParams = layer
       ? [count, dstC, 1, count, srcC, 1, count, 1, 1, 1, 1, 1, 1, 0, 0, dstC, 0, count * srcC, srcC * dstC, count * dstC]
       : [1, dstC, 1, count, srcC, 1, count, 1, 1, 1, 1, 0, 0, srcC, 0, count * srcC, dstC * srcC, count * dstC, 0, 0];
     dispatches.push({
@@ -134,7 +138,7 @@ async function correlate(res: GpuResources, winograd: WinogradKernel, batch: num
     const outputParams = res.uniform([count * dstC / 4, dstC / 4, dstH, dstW, tilesH, tilesW, first, count], `${at} output params`);
     dispatches.push({
       label: `${d.label} winograd output`, pipeline: outputPipeline, workgroups: res.stream(count * dstC).workgroups,
-      bindGroup: res.bindGroup(outputPipeline, [products, d.dst, outputParams, 'bias' in d.epilogue ? d.epilogue.bias : undefined, 'act' in d.epilogue ? d.epilogue.act : undefined], d.label),
+      bindGroup: res.bindGroup(outputPipeline, [products, d.dst, outputParams, layer?.bias, message?.act], d.label),
     });
   }
   return dispatches;
@@ -144,7 +148,7 @@ async function correlate(res: GpuResources, winograd: WinogradKernel, batch: num
 export function winogradForward(res: GpuResources, node: ConvNode, winograd: WinogradKernel, inputShape: Shape, batch: number, io: { input: TensorRef; output: TensorRef }, bias: GPUBuffer | undefined, activation: Activation): Promise<Dispatch[]> {
   return correlate(res, winograd, batch, {
     label: node.kerasName, src: io.input, srcShape: spatial(inputShape), dst: io.output, dstShape: spatial(node.shape),
-    pads: [node.window.pads[0], node.window.pads[2]], flip: false, epilogue: { bias, activation },
+    pads: [node.window.pads[0], node.window.pads[2]], flip: false, epilogue: { layer: { bias, activation } },
   });
 }
 
@@ -155,6 +159,6 @@ export function winogradForward(res: GpuResources, node: ConvNode, winograd: Win
 export function winogradMessage(res: GpuResources, node: ConvNode, winograd: WinogradKernel, inputShape: Shape, batch: number, io: { rel: TensorRef; act: TensorRef; out: TensorRef }, accumulate: boolean): Promise<Dispatch[]> {
   return correlate(res, winograd, batch, {
     label: `${node.kerasName} relevance`, src: io.rel, srcShape: spatial(node.shape), dst: io.out, dstShape: spatial(inputShape),
-    pads: [2 - node.window.pads[0], 2 - node.window.pads[2]], flip: true, epilogue: { act: io.act, accumulate },
+    pads: [2 - node.window.pads[0], 2 - node.window.pads[2]], flip: true, epilogue: { message: { act: io.act, accumulate } },
   });
 }

@@ -14,7 +14,8 @@ export const poolOp: ForwardOp<PoolNode> = {
   fusesActivation: false,
   async record({ res, node, inputs, inputShapes, output, batch }) {
     const [outH, outW] = node.global ? [1, 1] : spatial(node.shape);
-    const stream = res.stream(batch * outH * outW * spatial(inputShapes[0])[2], spatial(inputShapes[0])[2] % 4 === 0);
+    const channels = spatial(inputShapes[0])[2];
+    const stream = res.stream(batch * outH * outW * channels, channels % 4 === 0);
     const pipeline = await res.pipeline('pool2d', { ...stream.defines, MAX: node.mode === 'max', ARGMAX: false });
     const params = res.uniform(windowParams(node, inputShapes[0], stream), `${node.kerasName} params`);
     return [{ label: node.kerasName, pipeline, workgroups: stream.workgroups, bindGroup: res.bindGroup(pipeline, [inputs[0], output, params], node.kerasName) }];
