@@ -18,39 +18,21 @@ struct Params { perSample: u32, slots: u32, slot: u32, base: u32 }
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-var<workgroup> partialAbs: array<f32, ${WG}>;
-var<workgroup> partialSum: array<f32, ${WG}>;
+//#include workgroup_pair_sum
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let n = wid.y;
-  var sumAbs = 0.0;
-  var sum = 0.0;
+  var own = vec2(0.0);
   for (var i = wid.x * ${WG}u + lid; i < p.perSample; i += groups.x * ${WG}u) {
 #if ${PAIRS}
-    sumAbs += x[(n * p.perSample + i) * 2u];
-    sum += x[(n * p.perSample + i) * 2u + 1u];
+    own += vec2(x[(n * p.perSample + i) * 2u], x[(n * p.perSample + i) * 2u + 1u]);
 #else
     let v = x[n * p.perSample + i];
-#if ${VEC}
-    sumAbs += dot(abs(v), vec4(1.0));
-    sum += dot(v, vec4(1.0));
-#else
-    sumAbs += abs(v);
-    sum += v;
-#endif
+    own += vec2(laneSum(abs(v)), laneSum(v));
 #endif
   }
-  partialAbs[lid] = sumAbs;
-  partialSum[lid] = sum;
-  workgroupBarrier();
-  for (var width = ${WG}u / 2u; width > 0u; width /= 2u) {
-    if (lid < width) {
-      partialAbs[lid] += partialAbs[lid + width];
-      partialSum[lid] += partialSum[lid + width];
-    }
-    workgroupBarrier();
-  }
+  let total = workgroupPairSum(lid, own);
   if (lid == 0u) {
 #if ${PARTIAL}
     let at = (p.base + n * groups.x + wid.x) * 2u;
@@ -58,11 +40,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let at = (n * p.slots + p.slot) * 2u;
 #endif
 #if ${ACCUMULATE}
-    out[at] += partialAbs[0];
-    out[at + 1u] += partialSum[0];
+    out[at] += total.x;
+    out[at + 1u] += total.y;
 #else
-    out[at] = partialAbs[0];
-    out[at + 1u] = partialSum[0];
+    out[at] = total.x;
+    out[at + 1u] = total.y;
 #endif
   }
 }

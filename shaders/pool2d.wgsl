@@ -1,6 +1,6 @@
-// Pooling over windows (global pooling is a window over the whole image): average, max, or
-// ARGMAX, the flat input index of each window's first maximum in row-major order, to which
-// R-LRP routes the window's relevance. Padded cells never win and are not counted: average
+// Pooling over windows (global pooling is a window over the whole image): average or max;
+// max with WINNERS also stores the flat input index of each window's first maximum in
+// row-major order, through which the relevance pass routes the window's relevance. Padded cells never win and are not counted: average
 // pooling divides by the cells inside the image, as TensorFlow's 'same' padding does.
 // Counts and C are in Values (VEC: four channels).
 
@@ -13,12 +13,11 @@ struct Params {
 //#include stream
 
 @group(0) @binding(0) var<storage, read> input: array<Value>;
-#if ${ARGMAX}
-@group(0) @binding(1) var<storage, read_write> output: array<Index>;
-#else
 @group(0) @binding(1) var<storage, read_write> output: array<Value>;
-#endif
 @group(0) @binding(2) var<uniform> p: Params;
+#if ${WINNERS}
+@group(0) @binding(3) var<storage, read_write> winner: array<Index>;
+#endif
 
 //#include nhwc_index
 
@@ -46,10 +45,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         count++;
       }
     }
-#if ${ARGMAX}
-    output[index] = best;
-#elif ${MAX}
+#if ${MAX}
     output[index] = bestValue;
+#if ${WINNERS}
+    winner[index] = best;
+#endif
 #else
     output[index] = sum / f32(max(count, 1u));
 #endif

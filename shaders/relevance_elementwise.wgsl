@@ -2,8 +2,8 @@
 //   AFFINE        out = a * w'[c] * R          (standalone BatchNormalization, Rescaling, Normalization)
 //   ADD_SPLIT     out = share(u_k) * R         (operand k of an Add; `total` holds y or sum_k u_k+)
 //   POSITIVE_SUM  out += max(u, 0)             (builds sum_k u_k+ for R-LRP+)
-// w' and share(u) follow the rule's options: PLUS keeps positive contributions, RATIO divides
-// by the total, and where the total is 0 under RATIO or PLUS each of the m operands gets R / m.
+// w' and share(u) (add_share.wgsl) follow the rule's options: PLUS keeps positive
+// contributions, RATIO divides by the total.
 // ACCUMULATE adds the message to out (POSITIVE_SUM always accumulates).
 
 struct Params { count: u32, channels: u32, operands: u32, _pad0: u32 }
@@ -18,6 +18,7 @@ struct Params { count: u32, channels: u32, operands: u32, _pad0: u32 }
 @group(0) @binding(4) var<storage, read> scale: array<Value>;
 #elif ${ADD_SPLIT}
 @group(0) @binding(4) var<storage, read> total: array<Value>;
+//#include add_share
 #endif
 
 
@@ -34,19 +35,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let message = a * w * rel[i];
 #endif
 #elif ${ADD_SPLIT}
-#if ${PLUS}
-    let u = max(a, Value(0.0));
-#else
-    let u = a;
-#endif
 #if ${RATIO}
     let t = total[i];
-    let message = select(u / t, even, t == Value(0.0)) * rel[i];
 #elif ${PLUS}
-    let message = select(u, even, total[i] == Value(0.0)) * rel[i];
+    let t = total[i];
 #else
-    let message = u * rel[i];
+    let t = Value(0.0);
 #endif
+    let message = addShare(a, t, even) * rel[i];
 #elif ${POSITIVE_SUM}
     let message = max(a, Value(0.0)) + out[i];
 #endif

@@ -1,13 +1,16 @@
 // Seeds the relevance pass: R = one-hot of the target class on the logits, per sample.
 // A target of -1 means the predicted class (first maximum), chosen here so that no read-back
-// is needed between the forward and the relevance pass. The chosen classes are written back.
+// is needed between the forward and the relevance pass. The chosen classes are written back,
+// and the seed's per-sample (sum |R|, sum R) = (1, 1) into its stats slot, so that no norm pass
+// has to find them.
 
-struct Params { batch: u32, classes: u32, _pad0: u32, _pad1: u32 }
+struct Params { batch: u32, classes: u32, slots: u32, slot: u32 }
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read_write> targets: array<i32>;
 @group(0) @binding(2) var<storage, read_write> seed: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(4) var<storage, read_write> stats: array<f32>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -24,4 +27,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var c = 0u; c < p.classes; c++) {
     seed[n * p.classes + c] = select(0.0, 1.0, u32(t) == c);
   }
+  stats[(n * p.slots + p.slot) * 2u] = 1.0;
+  stats[(n * p.slots + p.slot) * 2u + 1u] = 1.0;
 }

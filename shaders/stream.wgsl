@@ -2,17 +2,19 @@
 // count allows (VEC; for NHWC kernels, four consecutive channels), so one load moves four
 // values. How many workgroups of what size comes from the adapter (GpuResources.stream): on
 // CPU adapters a few small workgroups that each loop long are several times faster than one
-// invocation per value. `Index` and `Mask` are the matching u32 and bool shapes, and
-// lanes(i) the flat scalar indices that Value i holds. The depthwise kernels use Value for
-// their four channels too.
+// invocation per value. `Index` and `Mask` are the matching u32 and bool shapes, lanes(i)
+// the flat scalar indices that Value i holds, and laneSum(v) the sum of its lanes. The
+// depthwise kernels use Value for their four channels too.
 #if ${VEC}
 alias Value = vec4<f32>;
 alias Index = vec4<u32>;
 alias Mask = vec4<bool>;
 fn lanes(i: u32) -> Index { return vec4<u32>(4u * i) + vec4<u32>(0u, 1u, 2u, 3u); }
+fn laneSum(v: Value) -> f32 { return dot(v, vec4(1.0)); }
 #else
 alias Value = f32;
 alias Index = u32;
 alias Mask = bool;
 fn lanes(i: u32) -> Index { return i; }
+fn laneSum(v: Value) -> f32 { return v; }
 #endif

@@ -4,8 +4,10 @@
 // profiled run with a timestamp pair per dispatch) and GPU bytes held. Every run carries its own
 // 100% line: a plain 1024^3 matmul (matmul-calibration.wgsl) timed the same way, once at the
 // start and again right before each row's profiled run (a shared host's CPU speed drifts over
-// minutes; each row's efficiency is against its own calibration). Medians of
-// --runs (default 3) after a warm-up. With --f16, batch 1 also runs with f16 kernels and
+// minutes; each row's efficiency is against its own calibration). Medians of at least
+// --runs (default 3) runs after a warm-up; fast models run on until a second has passed (at most
+// 25 runs), since a millisecond explanation is a few ticks of lavapipe's 66 us clock and a
+// shared host's hiccups hit single runs. With --f16, batch 1 also runs with f16 kernels and
 // reports their error against f32. Prints a table and writes bench-results/bench.json.
 // Usage: node scripts/bench/bench.mjs [--apps] [--models a,b] [--runs N] [--batches 1,8] [--f16] [--out file.json]
 //   --apps    adds the Keras Applications models that scripts/keras-apps/setup.sh writes
@@ -141,7 +143,7 @@ for (const { name, file } of models) {
       const cpu = [];
       const forward = [];
       const relevance = [];
-      for (let r = 0; r < runs; r++) {
+      for (let r = 0; r < runs || (r < 25 && wall.reduce((a, b) => a + b, 0) < 1000); r++) {
         const c0 = mainThreadCpuMs();
         const s = performance.now();
         const result = await model.explain(x, { method });

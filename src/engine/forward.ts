@@ -6,6 +6,7 @@ import type { Gpu } from '../gpu/device.js';
 import { GpuResources, type Dispatch, type TensorRef } from '../gpu/resources.js';
 import { planMemory, type TensorLife } from './memory.js';
 import { FORWARD_OPS } from './registry.js';
+import { pooledValues } from '../ops/pool/index.js';
 
 /** Weights of every node that has any, uploaded once per model. */
 export type UploadedWeights = Map<number, unknown>;
@@ -46,9 +47,16 @@ export class ForwardPlan {
     readonly tensors: Map<number, TensorRef>,
     readonly batch: number,
     readonly activationBytes: number,
+    /** Per max-pooling node, the index of each window's first maximum (only with `keepWinners`). */
+    readonly winners: Map<number, GPUBuffer>,
   ) {}
 
-  static async compile(gpu: Gpu, graph: Graph, weights: UploadedWeights, batch: number, retain: ReadonlySet<number> = new Set()): Promise<ForwardPlan> {
+  /**
+   * `retain`: nodes whose values must survive the pass (a relevance pass reads them);
+   * `keepWinners`: max pooling also stores its windows' winners, which the relevance pass routes
+   * through (found while pooling, rather than by a pass of its own).
+   */
+  static async compile(gpu: Gpu, graph: Graph, weights: UploadedWeights, batch: number, retain: ReadonlySet<number> = new Set(), keepWinners = false): Promise<ForwardPlan> {
     const users = consumers(graph);
     const kept = new Set([...retain, graph.output]);
 
@@ -102,15 +110,20 @@ export class ForwardPlan {
     for (const [act, producer] of fusedInto) tensors.set(producer.id, tensors.get(act)!);
 
     const steps: Step[] = [];
+    const winners = new Map<number, GPUBuffer>();
     try {
       for (const node of kernelNodes) {
         const op = FORWARD_OPS[node.op]!;
+        if (keepWinners && node.op === 'pool' && node.mode === 'max') {
+          winners.set(node.id, res.buffer(pooledValues(node, graph.nodes[node.inputs[0]].shape, batch) * 4, GPUBufferUsage.STORAGE, `${node.kerasName} winners`));
+        }
         const dispatches = await op.record({
           res, node, batch, weights: weights.get(node.id),
           inputs: node.inputs.map((i) => tensors.get(i)!),
           inputShapes: node.inputs.map((i) => graph.nodes[i].shape),
           output: tensors.get(node.id)!,
           activation: fusedActivation.get(node.id) ?? { kind: 'linear' },
+          winners: winners.get(node.id),
         });
         steps.push({ node, dispatches });
       }
@@ -118,7 +131,7 @@ export class ForwardPlan {
       res.destroy();
       throw e;
     }
-    return new ForwardPlan(res, steps, tensors, batch, memory.slotBytes.reduce((a, b) => a + b, 0));
+    return new ForwardPlan(res, steps, tensors, batch, memory.slotBytes.reduce((a, b) => a + b, 0), winners);
   }
 
   /** Records every dispatch of the pass into `encoder`, timed as 'forward' (see encodeDispatches). */

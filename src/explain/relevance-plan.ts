@@ -30,7 +30,7 @@ export class RelevancePlan {
 
   static async compile(gpu: Gpu, graph: Graph, weights: UploadedWeights, batch: number, rule: RelevanceRule): Promise<RelevancePlan> {
     const read = rule.reads?.(graph) ?? new Set(graph.nodes.map((n) => n.id));
-    const forward = await ForwardPlan.compile(gpu, graph, weights, batch, read);
+    const forward = await ForwardPlan.compile(gpu, graph, weights, batch, read, true);
     const res = new GpuResources(gpu);
     try {
       const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -57,7 +57,8 @@ export class RelevancePlan {
       const largest = Math.max(...graph.nodes.map((n) => sizeOf(n.shape))) * batch * 4;
       const scratch = Array.from({ length: rule.scratchCount(graph) }, (_, k) => res.buffer(largest, usage, `relevance scratch ${k}`));
       const stats = new StatsBuffer(res, graph.nodes.length, batch);
-      const reported = new Set<number>();
+      // The seed writes its own statistics.
+      const reported = new Set<number>([statSlot(graph.output)]);
       const ctx: RelevanceContext = {
         res, graph, batch, weights, stats, statSlot,
         consumers: (id) => consumersOf.get(id)!,
@@ -69,22 +70,37 @@ export class RelevancePlan {
           return forward.tensors.get(id)!;
         },
         relevance: (id) => relevance.get(id)!,
+        winners: (id) => forward.winners.get(id),
         scratch: (k, id) => ({ buffer: scratch[k], offset: 0, size: batch * sizeOf(graph.nodes[id].shape) * 4 }),
       };
       const dispatches: Dispatch[] = [];
-      for (const node of [...graph.nodes].reverse()) {
-        // Complete now: every consumer has sent its share. Its statistics for the report, unless
-        // a rule wrote them already or they are those of the node sharing its buffer.
-        if (!sharedBy.has(node.id) && !reported.has(node.id)) {
-          dispatches.push(...(await l1Norm(res, stats, node.id, relevance.get(node.id)!, sizeOf(node.shape), false, node.kerasName)));
+      // A complete relevance's statistics pass waits for the next dispatch, which might compute
+      // them itself on its way (ctx.reportStats); nodes in between record nothing (pass-throughs
+      // sharing the buffer), so the relevance it reads is the same.
+      let pending: { node: GraphNode; slot: number } | undefined;
+      const flush = async () => {
+        if (pending && !reported.has(pending.slot)) {
+          dispatches.push(...(await l1Norm(res, stats, pending.slot, relevance.get(pending.node.id)!, sizeOf(pending.node.shape), false, pending.node.kerasName)));
         }
-        dispatches.push(...(await rule.record(ctx, node)));
+        pending = undefined;
+      };
+      for (const node of [...graph.nodes].reverse()) {
+        // Complete now: every consumer has sent its share. Its statistics for the report and
+        // the rules, unless a rule wrote them already or they are those of the node sharing its buffer.
+        if (!sharedBy.has(node.id) && !reported.has(node.id)) {
+          await flush();
+          pending = { node, slot: node.id };
+        }
+        const recorded = await rule.record(ctx, node);
+        if (recorded.length) await flush();
+        dispatches.push(...recorded);
       }
+      await flush();
       const classes = sizeOf(graph.nodes[graph.output].shape);
       const targets = res.buffer(batch * 4, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, 'targets');
       const pipeline = await res.pipeline('seed', {});
-      const seedParams = res.uniform([batch, classes], 'seed params');
-      const bindGroup = res.bindGroup(pipeline, [forward.tensors.get(graph.output)!, targets, relevance.get(graph.output)!, seedParams], 'seed');
+      const seedParams = res.uniform([batch, classes, stats.slots, statSlot(graph.output)], 'seed params');
+      const bindGroup = res.bindGroup(pipeline, [forward.tensors.get(graph.output)!, targets, relevance.get(graph.output)!, seedParams, stats.buffer], 'seed');
       return new RelevancePlan(forward, res, dispatches, buffers, relevance, stats, statSlot, { pipeline, bindGroup }, targets);
     } catch (e) {
       res.destroy();

@@ -16,10 +16,26 @@ export class StatsBuffer {
   }
 }
 
-/** Workgroups per sample of a norm over `perSample` values: enough values each that their partial sums stay few. */
+/**
+ * Values per thread up to which one workgroup per sample reduces a whole tensor (and rescales
+ * it in the same dispatch). On a CPU adapter a dispatch costs about as much as one core reading
+ * tens of thousands of values; a GPU wants its other workgroups much sooner.
+ */
+function singleWorkgroupUnitsPerThread(res: GpuResources): number {
+  return res.gpu.cpu ? 512 : 16;
+}
+
+/** Whether one workgroup per sample reduces a tensor of `perSample` values (and rescales it in the same dispatch). */
+export function reducesInOneWorkgroup(res: GpuResources, perSample: number, batch: number): boolean {
+  const stream = res.stream(perSample, true, batch);
+  return stream.units <= singleWorkgroupUnitsPerThread(res) * (stream.defines.WG as number);
+}
+
+/** Workgroups per sample of a norm over `perSample` values: one for small tensors, else enough values each that their partial sums stay few. */
 function normParts(res: GpuResources, perSample: number, batch: number): { stream: StreamShape; parts: number } {
   const stream = res.stream(perSample, true, batch);
-  return { stream, parts: Math.max(1, Math.min(stream.workgroups[0], Math.floor(stream.units / (16 * stream.defines.WG)))) };
+  if (reducesInOneWorkgroup(res, perSample, batch)) return { stream, parts: 1 };
+  return { stream, parts: Math.max(1, Math.min(stream.workgroups[0], Math.floor(stream.units / (16 * (stream.defines.WG as number))))) };
 }
 
 /** l1_norm.wgsl PARTIAL: `parts` workgroups per sample write their (sum |x|, sum x) from pair `base` of `partials` on. */
@@ -52,19 +68,27 @@ export async function l1Norm(res: GpuResources, stats: StatsBuffer, slot: number
 /**
  * The raw messages of one node's operands (one for a linear layer, each of an Add's) with the
  * partial (sum |x|, sum x) of every operand and sample, which the rescale adds up itself: no
- * separate pass to finish the sums.
+ * separate pass to finish the sums. A single small operand needs no partials at all: its
+ * rescale sums it itself (`selfNormed`).
  */
 export class OperandNorms {
-  private constructor(readonly partials: GPUBuffer, readonly parts: number, readonly operands: number, readonly batch: number) {}
+  private constructor(readonly partials: GPUBuffer | undefined, readonly parts: number, readonly operands: number, readonly batch: number) {}
 
-  static create(res: GpuResources, perSample: number, batch: number, operands: number, label: string): OperandNorms {
+  /** `outPerSample`: values per sample of R_out, which a self-normed rescale sums too, so it must be small as well. */
+  static create(res: GpuResources, perSample: number, batch: number, operands: number, outPerSample: number, label: string): OperandNorms {
     const { parts } = normParts(res, perSample, batch);
+    if (operands === 1 && parts === 1 && reducesInOneWorkgroup(res, outPerSample, batch)) return new OperandNorms(undefined, parts, operands, batch);
     return new OperandNorms(res.buffer(operands * batch * parts * 8, GPUBufferUsage.STORAGE, `${label} norm partials`), parts, operands, batch);
   }
 
-  /** The partial sums of operand k's raw message `x` (its pairs start at pair k * batch * parts). */
-  record(res: GpuResources, k: number, x: TensorRef, perSample: number, label: string): Promise<Dispatch> {
-    return partialSums(res, x, perSample, this.batch, this.partials, k * this.batch * this.parts, label);
+  get selfNormed(): boolean {
+    return this.partials === undefined;
+  }
+
+  /** The partial sums of operand k's raw message `x` (its pairs start at pair k * batch * parts); none when self-normed. */
+  async record(res: GpuResources, k: number, x: TensorRef, perSample: number, label: string): Promise<Dispatch[]> {
+    if (!this.partials) return [];
+    return [await partialSums(res, x, perSample, this.batch, this.partials, k * this.batch * this.parts, label)];
   }
 }
 
@@ -72,6 +96,9 @@ export class OperandNorms {
 export interface Rescale {
   /** Slot of |R_out|_1 (the node's complete output relevance). */
   outSlot: number;
+  /** R_out itself and its values per sample: a self-normed rescale sums it and fills outSlot. */
+  rel: TensorRef;
+  relPerSample: number;
   /** The operands' partial norms (their sum is the mass), and which operand this is. */
   norms: OperandNorms;
   part: number;
@@ -84,9 +111,32 @@ export interface Rescale {
 /** out (+)= raw * |R_out|_1 / mass per sample, with |R_out|_1 from `stats` and the mass from the operands' partial norms. */
 export async function relativeRescale(res: GpuResources, stats: StatsBuffer, rescale: Rescale, raw: TensorRef, out: TensorRef, perSample: number, label: string): Promise<Dispatch> {
   const report = rescale.reportSlot !== undefined;
-  const stream = res.stream(perSample, true, stats.batch);
-  const pipeline = await res.pipeline('relative_rescale', { ...stream.defines, ACCUMULATE: rescale.accumulate, REPORT: report });
   const { norms } = rescale;
-  const params = res.uniform([stream.units, stats.slots, rescale.outSlot, norms.parts, norms.operands, rescale.part, rescale.reportSlot ?? 0, 0], `${label} rescale params`);
-  return { label: `${label} rescale`, pipeline, workgroups: stream.workgroups, bindGroup: res.bindGroup(pipeline, [raw, stats.buffer, out, params, norms.partials], label) };
+  const stream = res.stream(perSample, true, stats.batch);
+  const pipeline = await res.pipeline('relative_rescale', { ...stream.defines, ACCUMULATE: rescale.accumulate, REPORT: report, SELF_NORM: norms.selfNormed });
+  const params = res.uniform([stream.units, stats.slots, rescale.outSlot, norms.parts, norms.operands, rescale.part, rescale.reportSlot ?? 0, rescale.relPerSample], `${label} rescale params`);
+  return {
+    label: `${label} rescale`, pipeline, workgroups: norms.selfNormed ? [1, stats.batch, 1] : stream.workgroups,
+    bindGroup: res.bindGroup(pipeline, [raw, stats.buffer, out, params, norms.partials, norms.selfNormed ? rescale.rel : undefined], label),
+  };
+}
+
+/** Where one operand of a fused two-operand Add step sends its relevance (see Rescale). */
+export interface AddOperandTarget { out: TensorRef; accumulate: boolean; reportSlot?: number }
+
+/**
+ * R-LRP's whole step through a two-operand Add of a small tensor (rlrp_add.wgsl): split,
+ * joint norm and rescale of both operands in one dispatch. `u` are the operands' forward values.
+ */
+export async function rlrpAddStep(res: GpuResources, stats: StatsBuffer, outSlot: number, rel: TensorRef, u: [TensorRef, TensorRef], targets: [AddOperandTarget, AddOperandTarget], perSample: number, flags: { plus: boolean; ratio: boolean }, label: string): Promise<Dispatch> {
+  const stream = res.stream(perSample, true, stats.batch);
+  const pipeline = await res.pipeline('rlrp_add', {
+    ...stream.defines, PLUS: flags.plus, RATIO: flags.ratio,
+    ACCUMULATE_0: targets[0].accumulate, ACCUMULATE_1: targets[1].accumulate, REPORT_0: targets[0].reportSlot !== undefined, REPORT_1: targets[1].reportSlot !== undefined,
+  });
+  const params = res.uniform([stream.units, stats.slots, outSlot, targets[0].reportSlot ?? 0, targets[1].reportSlot ?? 0, 0, 0, 0], `${label} add params`);
+  return {
+    label: `${label} relevance split and rescale`, pipeline, workgroups: [1, stats.batch, 1],
+    bindGroup: res.bindGroup(pipeline, [rel, u[0], u[1], targets[0].out, targets[1].out, stats.buffer, params], label),
+  };
 }

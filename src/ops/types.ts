@@ -12,6 +12,8 @@ export interface RecordArgs<N extends GraphNode, W> {
   /** Activation fused into this kernel's epilogue ('linear' when none). */
   activation: Activation;
   weights: W;
+  /** Max pooling: also store each window's first maximum's index here (the relevance pass routes through it). */
+  winners?: GPUBuffer;
 }
 
 /** One layer kind's forward pass: optional once-per-model weight upload, then dispatch recording. */

@@ -56,7 +56,7 @@ export function gradientRule(options: { timesInput: boolean }): RelevanceRule {
         }
         case 'pool': {
           const a = await ones();
-          return [a.dispatch, ...(await poolMessage(res, node, inputShape, batch, { rel: g, act: a.out, out: ctx.relevance(input), values: ctx.activation(input) }, false, true))];
+          return [a.dispatch, ...(await poolMessage(res, node, inputShape, batch, { rel: g, act: a.out, out: ctx.relevance(input), winners: ctx.winners(node.id) }, false, true))];
         }
         case 'affine': {
           const a = await ones();

@@ -8,7 +8,7 @@ import type { DepthwiseWeights } from '../ops/depthwise/index.js';
 import { applyActivation, type AffineWeights } from '../ops/elementwise/index.js';
 import { addSplitMessage, affineMessage, positiveSum } from '../ops/elementwise/relevance.js';
 import { poolMessage } from '../ops/pool/relevance.js';
-import { OperandNorms, relativeRescale, type Rescale } from '../explain/stats.js';
+import { OperandNorms, reducesInOneWorkgroup, relativeRescale, rlrpAddStep, type Rescale } from '../explain/stats.js';
 import { passesActivations, routeRelevance } from './routing.js';
 import type { RelevanceContext, RelevanceRule } from './types.js';
 
@@ -34,25 +34,32 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
   const name = `${plus ? 'rlrp-plus' : 'rlrp'}${skip === 'ratio' ? '-ratio' : ''}`;
 
   /**
-   * The rescale of operand `part` of the node's messages into `input`'s relevance. Where the
-   * node is the input's only consumer (and reads it once), the result is stored rather than
-   * added, and gives the input's relevance statistics too.
+   * How the node's rescaled message reaches `input`'s relevance. Where the node is the input's
+   * only consumer (and reads it once), the result is stored rather than added, and gives the
+   * input's relevance statistics too.
    */
-  function rescaleInto(ctx: RelevanceContext, node: GraphNode, input: number, norms: OperandNorms, part: number): Rescale {
+  function sendTo(ctx: RelevanceContext, node: GraphNode, input: number): { accumulate: boolean; reportSlot?: number } {
     const only = ctx.consumers(input).length === 1 && node.inputs.filter((i) => i === input).length === 1;
     if (only) ctx.reportStats(input);
-    return { outSlot: ctx.statSlot(node.id), norms, part, accumulate: !only, reportSlot: only ? ctx.statSlot(input) : undefined };
+    return { accumulate: !only, reportSlot: only ? ctx.statSlot(input) : undefined };
   }
 
-  /** Message into scratch 0, its partial L1 norms, then the rescale into the input's relevance. */
+  /** The rescale of operand `part` of the node's messages into `input`'s relevance. */
+  function rescaleInto(ctx: RelevanceContext, node: GraphNode, input: number, norms: OperandNorms, part: number): Rescale {
+    // A self-normed rescale sums R_out too: no statistics pass over it first.
+    if (norms.selfNormed) ctx.reportStats(node.id);
+    return { outSlot: ctx.statSlot(node.id), rel: ctx.relevance(node.id), relPerSample: sizeOf(node.shape), norms, part, ...sendTo(ctx, node, input) };
+  }
+
+  /** Message into scratch 0, its partial L1 norms (unless the rescale sums it itself), then the rescale into the input's relevance. */
   async function linear(ctx: RelevanceContext, node: GraphNode, message: (io: { rel: TensorRef; act: TensorRef; out: TensorRef }) => Promise<Dispatch[]>): Promise<Dispatch[]> {
     const input = node.inputs[0];
     const perSample = sizeOf(ctx.graph.nodes[input].shape);
     const raw = ctx.scratch(0, input);
-    const norms = OperandNorms.create(ctx.res, perSample, ctx.batch, 1, node.kerasName);
+    const norms = OperandNorms.create(ctx.res, perSample, ctx.batch, 1, sizeOf(node.shape), node.kerasName);
     return [
       ...(await message({ rel: ctx.relevance(node.id), act: ctx.activation(input), out: raw })),
-      await norms.record(ctx.res, 0, raw, perSample, node.kerasName),
+      ...(await norms.record(ctx.res, 0, raw, perSample, node.kerasName)),
       await relativeRescale(ctx.res, ctx.stats, rescaleInto(ctx, node, input, norms, 0), raw, ctx.relevance(input), perSample, node.kerasName),
     ];
   }
@@ -62,6 +69,13 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
     const perSample = sizeOf(node.shape);
     const count = batch * perSample;
     const m = node.inputs.length;
+    // Two distinct operands of a small tensor: the whole step in one dispatch, which sums R_out too.
+    if (m === 2 && node.inputs[0] !== node.inputs[1] && reducesInOneWorkgroup(res, perSample, batch)) {
+      ctx.reportStats(node.id);
+      const targets = node.inputs.map((input) => ({ out: ctx.relevance(input), ...sendTo(ctx, node, input) }));
+      const u = node.inputs.map((input) => ctx.activation(input));
+      return [await rlrpAddStep(res, ctx.stats, ctx.statSlot(node.id), ctx.relevance(node.id), [u[0], u[1]], [targets[0], targets[1]], perSample, { plus, ratio: skip === 'ratio' }, node.kerasName)];
+    }
     const dispatches: Dispatch[] = [];
     // The split's denominator: y itself for R-LRP's ratio, sum_k u_k+ for R-LRP+.
     let total: TensorRef | undefined;
@@ -73,11 +87,11 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
       total = ctx.activation(node.id);
     }
     // Each operand's norms apart: the joint rescale divides by their sum, the report needs each.
-    const norms = OperandNorms.create(res, perSample, batch, m, node.kerasName);
+    const norms = OperandNorms.create(res, perSample, batch, m, perSample, node.kerasName);
     for (const [k, input] of node.inputs.entries()) {
       const raw = ctx.scratch(k, node.id);
       dispatches.push(await addSplitMessage(res, node.kerasName, count, m, { rel: ctx.relevance(node.id), act: ctx.activation(input), out: raw, total }, { plus, ratio: skip === 'ratio' }));
-      dispatches.push(await norms.record(res, k, raw, perSample, node.kerasName));
+      dispatches.push(...(await norms.record(res, k, raw, perSample, node.kerasName)));
     }
     for (const [k, input] of node.inputs.entries()) {
       dispatches.push(await relativeRescale(res, ctx.stats, rescaleInto(ctx, node, input, norms, k), ctx.scratch(k, node.id), ctx.relevance(input), perSample, node.kerasName));
@@ -114,7 +128,7 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
           return linear(ctx, node, async (io) => [await depthwiseMessage(ctx.res, node, weights as DepthwiseWeights, inputShape, ctx.batch, io, plus)]);
         case 'pool':
           // Max pooling routes to the winner under both variants; R-LRP+ average pooling keeps a+ * W (W = 1/k has no negative part).
-          return linear(ctx, node, (io) => poolMessage(ctx.res, node, inputShape, ctx.batch, io, plus));
+          return linear(ctx, node, (io) => poolMessage(ctx.res, node, inputShape, ctx.batch, { ...io, winners: ctx.winners(node.id) }, plus));
         case 'affine':
           return linear(ctx, node, async (io) => [await affineMessage(ctx.res, node, weights as AffineWeights, ctx.batch * sizeOf(node.shape), io, plus)]);
         case 'add':

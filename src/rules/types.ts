@@ -23,6 +23,8 @@ export interface RelevanceContext {
   reportStats(id: number): void;
   /** The forward value of node `id` (the activations the node's consumers saw). */
   activation(id: number): TensorRef;
+  /** Max-pooling node `id`'s winners, each window's first maximum, as the forward pass found them (undefined for other nodes). */
+  winners(id: number): GPUBuffer | undefined;
   /** The relevance of node `id`'s output; rules accumulate into their inputs' relevance. */
   relevance(id: number): TensorRef;
   /** The k-th scratch tensor, sized for node `id`'s output. */

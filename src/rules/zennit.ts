@@ -220,7 +220,7 @@ export function compositeRule(name: string, graph: Graph, rules: LayerRules, sta
           const ones = ctx.scratch(0, input);
           return [
             await inputModifier(res, `${node.kerasName} gradient`, batch * sizeOf(inputShape), 'ones', undefined, ones),
-            ...(await poolMessage(res, node, inputShape, batch, { rel, act: ones, out: ctx.relevance(input), values: ctx.activation(input) }, false, true)),
+            ...(await poolMessage(res, node, inputShape, batch, { rel, act: ones, out: ctx.relevance(input), winners: ctx.winners(node.id) }, false, true)),
           ];
         }
         default: {

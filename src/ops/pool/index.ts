@@ -10,14 +10,18 @@ export function windowParams(node: PoolNode, inputShape: Shape, stream: StreamSh
   return [stream.units, inH, inW, stream.defines.VEC ? c / 4 : c, outH, outW, w.kernel[0], w.kernel[1], w.strides[0], w.strides[1], w.pads[0], w.pads[2]];
 }
 
+/** Values a pooling layer writes for a batch (global pooling: one per channel). */
+export function pooledValues(node: PoolNode, inputShape: Shape, batch: number): number {
+  const [outH, outW] = node.global ? [1, 1] : spatial(node.shape);
+  return batch * outH * outW * spatial(inputShape)[2];
+}
+
 export const poolOp: ForwardOp<PoolNode> = {
   fusesActivation: false,
-  async record({ res, node, inputs, inputShapes, output, batch }) {
-    const [outH, outW] = node.global ? [1, 1] : spatial(node.shape);
-    const channels = spatial(inputShapes[0])[2];
-    const stream = res.stream(batch * outH * outW * channels, channels % 4 === 0);
-    const pipeline = await res.pipeline('pool2d', { ...stream.defines, MAX: node.mode === 'max', ARGMAX: false });
+  async record({ res, node, inputs, inputShapes, output, batch, winners }) {
+    const stream = res.stream(pooledValues(node, inputShapes[0], batch), spatial(inputShapes[0])[2] % 4 === 0);
+    const pipeline = await res.pipeline('pool2d', { ...stream.defines, MAX: node.mode === 'max', WINNERS: !!winners });
     const params = res.uniform(windowParams(node, inputShapes[0], stream), `${node.kerasName} params`);
-    return [{ label: node.kerasName, pipeline, workgroups: stream.workgroups, bindGroup: res.bindGroup(pipeline, [inputs[0], output, params], node.kerasName) }];
+    return [{ label: node.kerasName, pipeline, workgroups: stream.workgroups, bindGroup: res.bindGroup(pipeline, [inputs[0], output, params, winners], node.kerasName) }];
   },
 };
