@@ -1,7 +1,7 @@
-// Relevance message of pooling, gathered per input value: out[i] = a[i] * sum over the windows
-// covering i of R[o] * w, with w = 1 if i won window o (MAX) or 1/(real cells of o) (average;
-// with PLUS only non-negative activations contribute). ACCUMULATE adds to out. Counts and C
-// are in Values (VEC: four channels).
+// Relevance message of pooling, gathered per input value (or written per window, TILED):
+// out[i] = a[i] * sum over the windows covering i of R[o] * w, with w = 1 if i won window o
+// (MAX) or 1/(real cells of o) (average; with PLUS only non-negative activations contribute).
+// ACCUMULATE adds to out. Counts and C are in Values (VEC: four channels).
 
 struct Params {
   total: u32, inH: u32, inW: u32, C: u32,
@@ -33,6 +33,41 @@ fn realCells(o: u32, pad: u32, k: u32, stride: u32, n: u32) -> u32 {
   return u32(min(start + i32(k), i32(n)) - max(start, 0));
 }
 
+#if ${TILED}
+// Windows that tile the input exactly (kernel = stride, no padding, no remainder: 2x2 pooling of
+// even sizes): each input lies in one window, so one invocation per window Value (`total`
+// counts outputs here) writes all its cells, with a fraction of the index arithmetic (integer
+// division is emulated per lane on CPU adapters).
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  for (var index = gid.x; index < p.total; index += groups.x * ${WG}u) {
+    let at = nhwc(index, p.outH, p.outW, p.C);
+    let r = rel[index];
+#if ${MAX}
+    let won = winner[index];
+#else
+    let share = r / f32(p.KH * p.KW);
+#endif
+    for (var ky = 0u; ky < p.KH; ky++) {
+      for (var kx = 0u; kx < p.KW; kx++) {
+        let i = ((at.x * p.inH + at.y * p.KH + ky) * p.inW + at.z * p.KW + kx) * p.C + at.w;
+#if ${MAX}
+        let message = act[i] * select(Value(0.0), r, won == lanes(i));
+#elif ${PLUS}
+        let message = max(act[i], Value(0.0)) * share;
+#else
+        let message = act[i] * share;
+#endif
+#if ${ACCUMULATE}
+        out[i] += message;
+#else
+        out[i] = message;
+#endif
+      }
+    }
+  }
+}
+#else
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   for (var index = gid.x; index < p.total; index += groups.x * ${WG}u) {
@@ -64,3 +99,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #endif
   }
 }
+#endif

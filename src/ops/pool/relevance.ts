@@ -1,7 +1,7 @@
 import type { PoolNode, Shape } from '../../graph/ir.js';
 import type { Dispatch, GpuResources, TensorRef } from '../../gpu/resources.js';
 import { spatial } from '../types.js';
-import { windowParams } from './index.js';
+import { pooledValues, windowParams } from './index.js';
 
 /**
  * out = a * (pooling^T R): average pooling spreads R[o] / (real cells of o) over its window
@@ -12,9 +12,14 @@ import { windowParams } from './index.js';
 export async function poolMessage(res: GpuResources, node: PoolNode, inputShape: Shape, batch: number, io: { rel: TensorRef; act: TensorRef; out: TensorRef; winners?: GPUBuffer }, plus: boolean, accumulate = false): Promise<Dispatch[]> {
   const max = node.mode === 'max';
   if (max && !io.winners) throw new Error(`max pooling '${node.kerasName}': the relevance pass needs the winners from the forward pass`);
+  const [inH, inW, channels] = spatial(inputShape);
+  const w = node.window;
+  // Windows that tile the input exactly take one invocation per window; others one per input value.
+  const tiled = !node.global && w.kernel[0] === w.strides[0] && w.kernel[1] === w.strides[1] && w.pads.every((pad) => pad === 0)
+    && inH === node.shape[0] * w.kernel[0] && inW === node.shape[1] * w.kernel[1];
   // Four channels at a time or one, as the forward pass that stored the winners.
-  const stream = res.stream(batch * inputShape.reduce((a, b) => a * b, 1), spatial(inputShape)[2] % 4 === 0);
-  const pipeline = await res.pipeline('relevance_pool', { ...stream.defines, MAX: max, PLUS: plus && !max, ACCUMULATE: accumulate });
+  const stream = res.stream(tiled ? pooledValues(node, inputShape, batch) : batch * inH * inW * channels, channels % 4 === 0);
+  const pipeline = await res.pipeline('relevance_pool', { ...stream.defines, TILED: tiled, MAX: max, PLUS: plus && !max, ACCUMULATE: accumulate });
   const params = res.uniform(windowParams(node, inputShape, stream), `${node.kerasName} relevance params`);
   return [{ label: `${node.kerasName} relevance`, pipeline, workgroups: stream.workgroups, bindGroup: res.bindGroup(pipeline, [io.rel, io.act, io.out, params, max ? io.winners : undefined], node.kerasName) }];
 }
