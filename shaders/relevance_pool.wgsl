@@ -27,6 +27,21 @@ fn firstWindow(i: u32, pad: u32, k: u32, stride: u32) -> u32 {
   return select(0u, (hi - k + 1u + stride - 1u) / stride, hi + 1u > k);
 }
 
+// out[i] (+)= a[i] * w: input i's message, given the weighted relevance w that reaches it.
+fn send(i: u32, w: Value) {
+#if ${PLUS}
+  // R-LRP+ average pooling: a+ W+ + a- W- with W = 1/k > 0 is a+ W.
+  let message = max(act[i], Value(0.0)) * w;
+#else
+  let message = act[i] * w;
+#endif
+#if ${ACCUMULATE}
+  out[i] += message;
+#else
+  out[i] = message;
+#endif
+}
+
 // Cells of window o (start o*stride - pad, length k) inside [0, n).
 fn realCells(o: u32, pad: u32, k: u32, stride: u32, n: u32) -> u32 {
   let start = i32(o * stride) - i32(pad);
@@ -52,16 +67,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       for (var kx = 0u; kx < p.KW; kx++) {
         let i = ((at.x * p.inH + at.y * p.KH + ky) * p.inW + at.z * p.KW + kx) * p.C + at.w;
 #if ${MAX}
-        let message = act[i] * select(Value(0.0), r, won == lanes(i));
-#elif ${PLUS}
-        let message = max(act[i], Value(0.0)) * share;
+        send(i, select(Value(0.0), r, won == lanes(i)));
 #else
-        let message = act[i] * share;
-#endif
-#if ${ACCUMULATE}
-        out[i] += message;
-#else
-        out[i] = message;
+        send(i, share);
 #endif
       }
     }
@@ -86,17 +94,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #endif
       }
     }
-#if ${PLUS}
-    // R-LRP+ average pooling: a+ W+ + a- W- with W = 1/k > 0 is a+ W.
-    let message = max(act[index], Value(0.0)) * acc;
-#else
-    let message = act[index] * acc;
-#endif
-#if ${ACCUMULATE}
-    out[index] += message;
-#else
-    out[index] = message;
-#endif
+    send(index, acc);
   }
 }
 #endif
