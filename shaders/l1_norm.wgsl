@@ -29,7 +29,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     own += vec2(x[(n * p.perSample + i) * 2u], x[(n * p.perSample + i) * 2u + 1u]);
 #else
     let v = x[n * p.perSample + i];
-    own += vec2(laneSum(abs(v)), laneSum(v));
+    own += normPair(v);
 #endif
   }
   let total = workgroupPairSum(lid, own);

@@ -49,7 +49,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
   var partial = vec2(0.0);
   for (var i = lid; i < p.perSample; i += ${WG}u) {
     let v = raw[base + i];
-    partial += vec2(laneSum(abs(v)), laneSum(v));
+    partial += normPair(v);
   }
   let outNorm = workgroupPairSum(lid, partialOut);
   let messageNorm = workgroupPairSum(lid, partial);

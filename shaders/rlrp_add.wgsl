@@ -53,9 +53,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   for (var i = lid; i < p.perSample; i += ${WG}u) {
     let r = rel[base + i];
     let m = messages(base + i);
-    partialOut += vec2(laneSum(abs(r)), laneSum(r));
-    partial0 += vec2(laneSum(abs(m[0])), laneSum(m[0]));
-    partial1 += vec2(laneSum(abs(m[1])), laneSum(m[1]));
+    partialOut += normPair(r);
+    partial0 += normPair(m[0]);
+    partial1 += normPair(m[1]);
   }
   let normOut = workgroupPairSum(lid, partialOut);
   let norm0 = workgroupPairSum(lid, partial0);

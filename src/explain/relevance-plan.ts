@@ -77,10 +77,10 @@ export class RelevancePlan {
       // A complete relevance's statistics pass waits for the next dispatch, which might compute
       // them itself on its way (ctx.reportStats); nodes in between record nothing (pass-throughs
       // sharing the buffer), so the relevance it reads is the same.
-      let pending: { node: GraphNode; slot: number } | undefined;
+      let pending: GraphNode | undefined;
       const flush = async () => {
-        if (pending && !reported.has(pending.slot)) {
-          dispatches.push(...(await l1Norm(res, stats, pending.slot, relevance.get(pending.node.id)!, sizeOf(pending.node.shape), false, pending.node.kerasName)));
+        if (pending && !reported.has(pending.id)) {
+          dispatches.push(...(await l1Norm(res, stats, pending.id, relevance.get(pending.id)!, sizeOf(pending.shape), false, pending.kerasName)));
         }
         pending = undefined;
       };
@@ -89,7 +89,7 @@ export class RelevancePlan {
         // the rules, unless a rule wrote them already or they are those of the node sharing its buffer.
         if (!sharedBy.has(node.id) && !reported.has(node.id)) {
           await flush();
-          pending = { node, slot: node.id };
+          pending = node;
         }
         const recorded = await rule.record(ctx, node);
         if (recorded.length) await flush();

@@ -25,16 +25,19 @@ function singleWorkgroupUnitsPerThread(res: GpuResources): number {
   return res.gpu.cpu ? 512 : 16;
 }
 
+function fitsOneWorkgroup(res: GpuResources, stream: StreamShape): boolean {
+  return stream.units <= singleWorkgroupUnitsPerThread(res) * (stream.defines.WG as number);
+}
+
 /** Whether one workgroup per sample reduces a tensor of `perSample` values (and rescales it in the same dispatch). */
 export function reducesInOneWorkgroup(res: GpuResources, perSample: number, batch: number): boolean {
-  const stream = res.stream(perSample, true, batch);
-  return stream.units <= singleWorkgroupUnitsPerThread(res) * (stream.defines.WG as number);
+  return fitsOneWorkgroup(res, res.stream(perSample, true, batch));
 }
 
 /** Workgroups per sample of a norm over `perSample` values: one for small tensors, else enough values each that their partial sums stay few. */
 function normParts(res: GpuResources, perSample: number, batch: number): { stream: StreamShape; parts: number } {
   const stream = res.stream(perSample, true, batch);
-  if (reducesInOneWorkgroup(res, perSample, batch)) return { stream, parts: 1 };
+  if (fitsOneWorkgroup(res, stream)) return { stream, parts: 1 };
   return { stream, parts: Math.max(1, Math.min(stream.workgroups[0], Math.floor(stream.units / (16 * (stream.defines.WG as number))))) };
 }
 
@@ -74,11 +77,19 @@ export async function l1Norm(res: GpuResources, stats: StatsBuffer, slot: number
 export class OperandNorms {
   private constructor(readonly partials: GPUBuffer | undefined, readonly parts: number, readonly operands: number, readonly batch: number) {}
 
-  /** `outPerSample`: values per sample of R_out, which a self-normed rescale sums too, so it must be small as well. */
-  static create(res: GpuResources, perSample: number, batch: number, operands: number, outPerSample: number, label: string): OperandNorms {
+  /** Partial norms of `operands` raw messages of `perSample` values each (an Add's joint rescale). */
+  static create(res: GpuResources, perSample: number, batch: number, operands: number, label: string): OperandNorms {
     const { parts } = normParts(res, perSample, batch);
-    if (operands === 1 && parts === 1 && reducesInOneWorkgroup(res, outPerSample, batch)) return new OperandNorms(undefined, parts, operands, batch);
     return new OperandNorms(res.buffer(operands * batch * parts * 8, GPUBufferUsage.STORAGE, `${label} norm partials`), parts, operands, batch);
+  }
+
+  /**
+   * The norms of one linear layer's raw message: none when both it and R_out (`outPerSample`
+   * values, which a self-normed rescale sums too) are small enough for one workgroup per sample.
+   */
+  static ofMessage(res: GpuResources, perSample: number, outPerSample: number, batch: number, label: string): OperandNorms {
+    if (reducesInOneWorkgroup(res, perSample, batch) && reducesInOneWorkgroup(res, outPerSample, batch)) return new OperandNorms(undefined, 1, 1, batch);
+    return OperandNorms.create(res, perSample, batch, 1, label);
   }
 
   get selfNormed(): boolean {
@@ -92,8 +103,16 @@ export class OperandNorms {
   }
 }
 
+/** Where a rescaled message goes in its input's relevance. */
+export interface Destination {
+  /** Add to the input's relevance (it has other consumers) instead of storing into it. */
+  accumulate: boolean;
+  /** Slot to receive the input's (sum |R|, sum R), when this result is its whole relevance. */
+  reportSlot?: number;
+}
+
 /** One operand's rescale (relative_rescale.wgsl): its norms, and where the result goes. */
-export interface Rescale {
+export interface Rescale extends Destination {
   /** Slot of |R_out|_1 (the node's complete output relevance). */
   outSlot: number;
   /** R_out itself and its values per sample: a self-normed rescale sums it and fills outSlot. */
@@ -102,13 +121,12 @@ export interface Rescale {
   /** The operands' partial norms (their sum is the mass), and which operand this is. */
   norms: OperandNorms;
   part: number;
-  /** Add to the input's relevance (it has other consumers) instead of storing into it. */
-  accumulate: boolean;
-  /** Slot to receive the input's (sum |R|, sum R), when this result is its whole relevance. */
-  reportSlot?: number;
 }
 
-/** out (+)= raw * |R_out|_1 / mass per sample, with |R_out|_1 from `stats` and the mass from the operands' partial norms. */
+/**
+ * out (+)= raw * |R_out|_1 / mass per sample, with |R_out|_1 from `stats` and the mass from the
+ * operands' partial norms, or, self-normed, both summed by the rescale itself.
+ */
 export async function relativeRescale(res: GpuResources, stats: StatsBuffer, rescale: Rescale, raw: TensorRef, out: TensorRef, perSample: number, label: string): Promise<Dispatch> {
   const report = rescale.reportSlot !== undefined;
   const { norms } = rescale;
@@ -121,8 +139,8 @@ export async function relativeRescale(res: GpuResources, stats: StatsBuffer, res
   };
 }
 
-/** Where one operand of a fused two-operand Add step sends its relevance (see Rescale). */
-export interface AddOperandTarget { out: TensorRef; accumulate: boolean; reportSlot?: number }
+/** Where one operand of a fused two-operand Add step sends its relevance. */
+export interface AddOperandTarget extends Destination { out: TensorRef }
 
 /**
  * R-LRP's whole step through a two-operand Add of a small tensor (rlrp_add.wgsl): split,

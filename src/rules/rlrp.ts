@@ -8,7 +8,7 @@ import type { DepthwiseWeights } from '../ops/depthwise/index.js';
 import { applyActivation, type AffineWeights } from '../ops/elementwise/index.js';
 import { addSplitMessage, affineMessage, positiveSum } from '../ops/elementwise/relevance.js';
 import { poolMessage } from '../ops/pool/relevance.js';
-import { OperandNorms, reducesInOneWorkgroup, relativeRescale, rlrpAddStep, type Rescale } from '../explain/stats.js';
+import { OperandNorms, reducesInOneWorkgroup, relativeRescale, rlrpAddStep, type Destination, type Rescale } from '../explain/stats.js';
 import { passesActivations, routeRelevance } from './routing.js';
 import type { RelevanceContext, RelevanceRule } from './types.js';
 
@@ -38,7 +38,7 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
    * only consumer (and reads it once), the result is stored rather than added, and gives the
    * input's relevance statistics too.
    */
-  function sendTo(ctx: RelevanceContext, node: GraphNode, input: number): { accumulate: boolean; reportSlot?: number } {
+  function sendTo(ctx: RelevanceContext, node: GraphNode, input: number): Destination {
     const only = ctx.consumers(input).length === 1 && node.inputs.filter((i) => i === input).length === 1;
     if (only) ctx.reportStats(input);
     return { accumulate: !only, reportSlot: only ? ctx.statSlot(input) : undefined };
@@ -56,7 +56,7 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
     const input = node.inputs[0];
     const perSample = sizeOf(ctx.graph.nodes[input].shape);
     const raw = ctx.scratch(0, input);
-    const norms = OperandNorms.create(ctx.res, perSample, ctx.batch, 1, sizeOf(node.shape), node.kerasName);
+    const norms = OperandNorms.ofMessage(ctx.res, perSample, sizeOf(node.shape), ctx.batch, node.kerasName);
     return [
       ...(await message({ rel: ctx.relevance(node.id), act: ctx.activation(input), out: raw })),
       ...(await norms.record(ctx.res, 0, raw, perSample, node.kerasName)),
@@ -87,7 +87,7 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
       total = ctx.activation(node.id);
     }
     // Each operand's norms apart: the joint rescale divides by their sum, the report needs each.
-    const norms = OperandNorms.create(res, perSample, batch, m, perSample, node.kerasName);
+    const norms = OperandNorms.create(res, perSample, batch, m, node.kerasName);
     for (const [k, input] of node.inputs.entries()) {
       const raw = ctx.scratch(k, node.id);
       dispatches.push(await addSplitMessage(res, node.kerasName, count, m, { rel: ctx.relevance(node.id), act: ctx.activation(input), out: raw, total }, { plus, ratio: skip === 'ratio' }));
