@@ -66,7 +66,7 @@ function referenceMessage(node: DepthwiseNode, input: number[], batch: number, r
                 const ix = ox * sw + kx * dw - padLeft;
                 if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) continue;
                 const at = ((n * inH + iy) * inW + ix) * c + ci;
-                const w = node.kernel[((ky * kw + kx) * c + ci) * m + j];
+                const w = node.kernel.values()[((ky * kw + kx) * c + ci) * m + j];
                 const signed = !plus ? w : act[at] >= 0 ? Math.max(w, 0) : Math.min(w, 0);
                 result[at] += act[at] * signed * r;
               }

@@ -120,7 +120,7 @@ describe('metrics on the GPU', () => {
       methods: ['gradient-x-input', 'random'], labels, metrics: ['perturbation'], patch: 1, steps: 16, replacement: 'zero', score: 'logit', seed: 5, examples: 0,
     });
     // Independent float64 reference: removing pixel i to zero takes w_ci * x_i off the logit.
-    const w = model.keras.weights.get(model.keras.config.layers[2].name)!.get('kernel')!.data;
+    const w = model.keras.weights.get(model.keras.config.layers[2].name)!.get('kernel')!.data.values();
     for (let n = 0; n < samples; n++) {
       const c = labels[n];
       const contributions = Array.from({ length: 16 }, (_, i) => w[i * 3 + c] * x[n * 16 + i]);
@@ -169,9 +169,9 @@ describe('metrics on the GPU', () => {
     const before = keras.weights.get('fc1')!.get('kernel')!;
     const after = randomized.weights.get('fc1')!.get('kernel')!;
     expect(after.shape).toEqual(before.shape);
-    expect(after.data).not.toEqual(before.data);
+    expect(after.data.values()).not.toEqual(before.data.values());
     const sd = (d: Float32Array) => Math.sqrt(d.reduce((a, v) => a + v * v, 0) / d.length - (d.reduce((a, v) => a + v, 0) / d.length) ** 2);
-    expect(sd(after.data) / sd(before.data)).toBeCloseTo(1, 1);
+    expect(sd(after.data.values()) / sd(before.data.values())).toBeCloseTo(1, 1);
 
     const model = await Model.fromKeras(keras, { gpu: await testGpu() });
     models.push(model);

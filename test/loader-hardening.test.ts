@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ModelFormatError, RlrpError } from '../src/errors.js';
 import type { Gpu } from '../src/gpu/device.js';
 import { graphFromKeras } from '../src/graph/from-keras.js';
+import { Float32Source } from '../src/io/float32-source.js';
 import { parseModelConfig } from '../src/keras/config.js';
 import { readKerasModel } from '../src/keras/load.js';
 import { crc32 } from '../src/keras/zip.js';
@@ -53,7 +54,7 @@ describe('HDF5 datasets', () => {
     corrupt.fill(0, at + 16, at + 32);
     vi.stubGlobal('Buffer', undefined);
     try {
-      expect(Array.from((await kernelOf(BUNDLED)).data)).toEqual(Array.from(original.data));
+      expect(Array.from((await kernelOf(BUNDLED)).data.values())).toEqual(Array.from(original.data.values()));
       await expect(readKerasModel(corrupt)).rejects.toThrow(new RegExp(`HDF5 global heap at byte ${at} is corrupt`));
     } finally {
       vi.unstubAllGlobals();
@@ -63,8 +64,8 @@ describe('HDF5 datasets', () => {
   it('float64 weights load with the same values; integer and string datasets are refused by dtype', async () => {
     const original = await kernelOf(BUNDLED);
     const widened = await rewriteHdf5(BUNDLED, { dataset: (path, d) => (path === KERNEL ? { data: Float64Array.from(d.data), shape: d.shape } : undefined) });
-    expect(Array.from((await kernelOf(widened)).data)).toEqual(Array.from(original.data));
-    for (const data of [Int32Array.from(original.data, Math.round), Array.from(original.data, String)]) {
+    expect(Array.from((await kernelOf(widened)).data.values())).toEqual(Array.from(original.data.values()));
+    for (const data of [Int32Array.from(original.data.values(), Math.round), Array.from(original.data.values(), String)]) {
       const bytes = await rewriteHdf5(BUNDLED, { dataset: (path, d) => (path === KERNEL ? { data, shape: d.shape } : undefined) });
       await expect(readKerasModel(bytes)).rejects.toThrow(/has unsupported dtype .*weights must be float16, float32 or float64/);
     }
@@ -77,7 +78,7 @@ describe('HDF5 datasets', () => {
     const x = m.input([4]);
     const bn = m.layer('BatchNormalization', { name: 'bn', epsilon: 1e-3 }, [x], { gamma: [4], beta: [4], moving_mean: [4], moving_variance: [4] });
     const keras = m.build(m.layer('Dense', { units: 2 }, [bn], { kernel: [4, 2], bias: [2] }));
-    keras.weights.get('bn')!.get('moving_variance')!.data[2] = -5;
+    keras.weights.get('bn')!.get('moving_variance')!.data.values()[2] = -5;
     expect(() => graphFromKeras(keras)).toThrow(/layer 'bn' has a non-finite (batchnorm )?(scale|kernel|bias) value/);
   });
 });
@@ -114,7 +115,7 @@ describe('model configurations', () => {
   /** Parses and builds a configuration with weights that fit its Dense layer 'out'. */
   const build = (root: Record<string, unknown>) => graphFromKeras({
     config: parseModelConfig(root, 'arch'), format: 'legacy-h5', label: 'arch',
-    weights: new Map([['out', new Map([['kernel', { shape: [4, 2], data: new Float32Array(8) }], ['bias', { shape: [2], data: new Float32Array(2) }]])]]),
+    weights: new Map([['out', new Map([['kernel', { shape: [4, 2], data: Float32Source.of(new Float32Array(8)) }], ['bias', { shape: [2], data: Float32Source.of(new Float32Array(2)) }]])]]),
   });
 
   it('values of the wrong type are named, not a TypeError', () => {

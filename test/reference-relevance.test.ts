@@ -104,7 +104,7 @@ function handDenseNet(hidden: number[], logits: number[]): Graph {
   const m = new SyntheticModel(rng(1));
   const h = m.layer('Dense', { units: 3, activation: 'relu', use_bias: false, name: 'hidden' }, [m.input([3])], denseVars(3, 3, false));
   const graph = graphFromKeras(m.build(m.layer('Dense', { units: 2, use_bias: false, name: 'logits' }, [h], denseVars(3, 2, false))));
-  const set = (name: string, values: number[]) => (graph.nodes.find((n) => n.kerasName === name && n.op === 'conv2d') as ConvNode).kernel.set(values);
+  const set = (name: string, values: number[]) => (graph.nodes.find((n) => n.kerasName === name && n.op === 'conv2d') as ConvNode).kernel.values().set(values);
   set('hidden', hidden);
   set('logits', logits);
   return graph;
@@ -196,13 +196,13 @@ describe('R-LRP properties (spec) on synthetic graphs', () => {
     const acts: number[][] = [Array.from(input)];
     for (const layer of dense.slice(0, -1)) {
       const a = acts[acts.length - 1];
-      const z = Array.from({ length: layer.outChannels }, (_, j) => a.reduce((s, v, i) => s + v * layer.kernel[i * layer.outChannels + j], layer.bias![j]));
+      const z = Array.from({ length: layer.outChannels }, (_, j) => a.reduce((s, v, i) => s + v * layer.kernel.values()[i * layer.outChannels + j], layer.bias![j]));
       acts.push(z.map((v) => (layer === dense[0] ? Math.max(v, 0) : Math.tanh(v))));
     }
     let v: number[] = Array.from({ length: 4 }, (_, j) => (j === target ? 1 : 0));
     for (let l = dense.length - 1; l >= 0; l--) {
       const layer = dense[l];
-      v = acts[l].map((a, i) => a * v.reduce((s, r, j) => s + layer.kernel[i * layer.outChannels + j] * r, 0));
+      v = acts[l].map((a, i) => a * v.reduce((s, r, j) => s + layer.kernel.values()[i * layer.outChannels + j] * r, 0));
     }
     const { relevance } = referenceRelevance(graph, input, 1, [target], 'rlrp');
     const factor = relevance.reduce((s, r, i) => s + r * v[i], 0);

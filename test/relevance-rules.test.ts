@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputShapeError } from '../src/errors.js';
 import { Model, type ExplainOptions } from '../src/model.js';
+import type { KerasModel } from '../src/keras/load.js';
 import { testGpu } from './helpers/gpu.js';
 import { randomArray, rng, SyntheticModel } from './helpers/synthetic.js';
 import { relativeL2 as relL2 } from './helpers/compare.js';
@@ -15,9 +16,9 @@ const conv = (filters: number, extra: Record<string, unknown> = {}) => ({
 describe('classical rules and gradients on the GPU', () => {
   const models: Model[] = [];
   afterAll(() => models.forEach((m) => m.destroy()));
-  const load = async (m: SyntheticModel, out: string, patch?: (w: Map<string, Map<string, { data: Float32Array }>>) => void) => {
+  const load = async (m: SyntheticModel, out: string, patch?: (w: KerasModel['weights']) => void) => {
     const keras = m.build(out);
-    patch?.(keras.weights as unknown as Map<string, Map<string, { data: Float32Array }>>);
+    patch?.(keras.weights);
     const model = await Model.fromKeras(keras, { gpu: await testGpu() });
     models.push(model);
     return model;
@@ -51,8 +52,8 @@ describe('classical rules and gradients on the GPU', () => {
     const m = new SyntheticModel(rng(1));
     const hidden = m.layer('Dense', { units: 3, use_bias: false, name: 'hidden' }, [m.input([3])], { kernel: [3, 3] });
     const model = await load(m, m.layer('Dense', { units: 2, use_bias: false, name: 'out' }, [hidden], { kernel: [3, 2] }), (w) => {
-      w.get('hidden')!.get('kernel')!.data.set([1, 0, 0, 0, 1, 0, 0, 0, 1]);
-      w.get('out')!.get('kernel')!.data.set([1, 0.5, -1, 0.25, 1, 0]);
+      w.get('hidden')!.get('kernel')!.data.values().set([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+      w.get('out')!.get('kernel')!.data.values().set([1, 0.5, -1, 0.25, 1, 0]);
     });
     const x = Float32Array.from([1, 1, 1e-30]);
     const lrp0 = await model.explain(x, { method: 'lrp0', target: 0 });

@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { uploadWeights } from '../src/engine/forward.js';
 import { GpuResources } from '../src/gpu/resources.js';
+import { FileBytes } from '../src/io/byte-reader.js';
+import { Float32Source } from '../src/io/float32-source.js';
 import { Model } from '../src/model.js';
 import type { ConvWeights } from '../src/ops/conv2d/index.js';
 import { referenceForward } from '../src/reference/forward.js';
@@ -18,15 +23,28 @@ const UNITS = 601;
 
 describe('split kernels gathered block by block', () => {
   const models: Model[] = [];
-  afterAll(() => models.forEach((m) => m.destroy()));
+  const dir = mkdtempSync(join(tmpdir(), 'rlrp-weight-upload-'));
+  afterAll(() => {
+    models.forEach((m) => m.destroy());
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-  // 8 MiB (f32) / 4 MiB (f16) bindings: chunks of 512 columns, whose 4095 rows take two 4 MiB
-  // blocks, then one of 89 columns (4095 x 89 halves: not a whole number of 4-byte words).
-  for (const [precision, binding, tolerance] of [['f32', 8 << 20, 1e-4], ['f16', 4 << 20, 1e-2]] as const) {
-    it(precision, async () => {
+  // 8 MiB (f32) / 4 MiB (f16) bindings: chunks of 512 columns, whose 4095 rows are read in three
+  // runs (1744, 1744 and 607 rows), then one of 89 columns (4095 x 89 halves: not a whole number of 4-byte words).
+  // The kernel is held in memory, or still in a file on disk (read run by run as it uploads).
+  const cases = [['f32', 8 << 20, 1e-4, 'memory'], ['f16', 4 << 20, 1e-2, 'memory'], ['f32', 8 << 20, 1e-4, 'disk'], ['f16', 4 << 20, 1e-2, 'disk']] as const;
+  for (const [precision, binding, tolerance, origin] of cases) {
+    it(`${precision}, kernel ${origin === 'disk' ? 'on disk' : 'in memory'}`, async () => {
       const random = rng(31);
       const m = new SyntheticModel(random);
       const keras = m.build(m.layer('Dense', { units: UNITS }, [m.input([INPUTS])], { kernel: [INPUTS, UNITS], bias: [UNITS] }, 0.05));
+      if (origin === 'disk') {
+        const kernel = keras.weights.get(keras.config.layers[1].name)!.get('kernel')!;
+        const values = kernel.data.values();
+        const path = join(dir, 'kernel.bin');
+        writeFileSync(path, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+        kernel.data = Float32Source.stored((await FileBytes.open(path))!, 0, 4, values.length);
+      }
       const real = await testGpu();
       const gpu = { ...real, limits: { ...real.limits, maxStorageBufferBindingSize: binding } };
       const model = await Model.fromKeras(keras, { gpu, weightPrecision: precision });

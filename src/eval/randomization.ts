@@ -1,3 +1,4 @@
+import { Float32Source } from '../io/float32-source.js';
 import type { Hdf5Tensor } from '../keras/hdf5.js';
 import type { KerasModel } from '../keras/load.js';
 import { gaussian, seededRandom, spearman, ssim } from './statistics.js';
@@ -28,9 +29,10 @@ export function withRandomizedLayers(keras: KerasModel, layers: readonly string[
     for (const role of ['kernel', 'bias']) {
       const t = vars.get(role);
       if (!t) continue;
-      const mean = t.data.reduce((a, b) => a + b, 0) / t.data.length;
-      const sd = Math.sqrt(t.data.reduce((a, b) => a + (b - mean) ** 2, 0) / t.data.length);
-      replaced.set(role, { shape: t.shape, data: Float32Array.from(t.data, () => sd * normal()) });
+      const values = t.data.values();
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+      replaced.set(role, { shape: t.shape, data: Float32Source.of(Float32Array.from(values, () => sd * normal())) });
     }
     weights.set(name, replaced);
   });

@@ -1,5 +1,6 @@
 import { InputShapeError, ModelFormatError, UnsupportedLayerError } from '../errors.js';
 import type { KerasLayer } from '../keras/config.js';
+import type { Float32Source } from '../io/float32-source.js';
 import type { KerasModel } from '../keras/load.js';
 import type { Activation, Graph, GraphNode, Shape, Window } from './ir.js';
 import { sizeOf } from './ir.js';
@@ -109,13 +110,19 @@ function requireLastAxis(layer: KerasLayer, shape: Shape): void {
   }
 }
 
-function weight(model: KerasModel, layer: KerasLayer, role: string, expected: Shape): Float32Array {
+/** A layer's stored weight, checked against the shape the layer needs; still in the file when it was there. */
+function storedWeight(model: KerasModel, layer: KerasLayer, role: string, expected: Shape): Float32Source {
   const tensor = model.weights.get(layer.name)?.get(role);
   if (!tensor) throw new ModelFormatError(`${model.label}: ${where(layer)} has no '${role}' weight in the file`);
   if (tensor.shape.length !== expected.length || tensor.shape.some((d, i) => d !== expected[i])) {
     throw new ModelFormatError(`${model.label}: ${where(layer)}: '${role}' has shape [${tensor.shape.join(', ')}], the layer needs [${expected.join(', ')}]`);
   }
   return tensor.data;
+}
+
+/** A (small, per-channel) weight's values in memory. */
+function weight(model: KerasModel, layer: KerasLayer, role: string, expected: Shape): Float32Array {
+  return storedWeight(model, layer, role, expected).values();
 }
 
 function perChannel(value: unknown, channels: number, layer: KerasLayer, key: string): Float32Array {
@@ -227,7 +234,7 @@ export function buildGraph(model: KerasModel, options: BuildOptions = {}): Graph
         const useBias = c.use_bias !== false;
         return emit({
           ...base, op: 'conv2d', shape: [outH, outW, filters], window, dense: false,
-          kernel: weight(model, layer, 'kernel', [...kernel, shape[2], filters]),
+          kernel: storedWeight(model, layer, 'kernel', [...kernel, shape[2], filters]),
           bias: useBias ? weight(model, layer, 'bias', [filters]) : undefined,
           inChannels: shape[2], outChannels: filters, activation: parseActivation(c.activation, layer),
         });
@@ -241,7 +248,7 @@ export function buildGraph(model: KerasModel, options: BuildOptions = {}): Graph
         const useBias = c.use_bias !== false;
         return emit({
           ...base, op: 'depthwise', shape: [outH, outW, shape[2] * multiplier], window,
-          kernel: weight(model, layer, 'kernel', [...kernel, shape[2], multiplier]),
+          kernel: storedWeight(model, layer, 'kernel', [...kernel, shape[2], multiplier]),
           bias: useBias ? weight(model, layer, 'bias', [shape[2] * multiplier]) : undefined,
           inChannels: shape[2], multiplier, activation: parseActivation(c.activation, layer),
         });
@@ -253,7 +260,7 @@ export function buildGraph(model: KerasModel, options: BuildOptions = {}): Graph
         return emit({
           ...base, op: 'conv2d', shape: [...shape.slice(0, -1), units], dense: true,
           window: { kernel: [1, 1], strides: [1, 1], dilation: [1, 1], pads: [0, 0, 0, 0] },
-          kernel: weight(model, layer, 'kernel', [features, units]),
+          kernel: storedWeight(model, layer, 'kernel', [features, units]),
           bias: useBias ? weight(model, layer, 'bias', [units]) : undefined,
           inChannels: features, outChannels: units, activation: parseActivation(c.activation, layer),
         });

@@ -1,4 +1,5 @@
 import { UnsupportedLayerError } from '../errors.js';
+import { Float32Source } from '../io/float32-source.js';
 import type { AffineNode, ConvNode, DepthwiseNode, Graph, GraphNode } from './ir.js';
 import { consumers } from './ir.js';
 
@@ -74,11 +75,12 @@ export const foldBatchNorm: Canonizer = (graph) => {
 
 function fold(target: ConvNode | DepthwiseNode, bn: AffineNode): void {
   const channels = bn.scale.length;
-  const kernel = new Float32Array(target.kernel.length);
-  for (let i = 0; i < kernel.length; i++) kernel[i] = target.kernel[i] * bn.scale[i % channels];
+  const original = target.kernel.values();
+  const kernel = new Float32Array(original.length);
+  for (let i = 0; i < kernel.length; i++) kernel[i] = original[i] * bn.scale[i % channels];
   const bias = new Float32Array(channels);
   for (let c = 0; c < channels; c++) bias[c] = (target.bias ? target.bias[c] : 0) * bn.scale[c] + bn.shift[c];
-  target.kernel = kernel;
+  target.kernel = Float32Source.of(kernel);
   target.bias = bias;
 }
 

@@ -3,6 +3,8 @@
  * sample (batch dimension free), channels last (NHWC); a tensor is stored row-major.
  */
 
+import type { Float32Source } from '../io/float32-source.js';
+
 export type Shape = number[];
 
 export type ActivationKind = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'elu' | 'swish' | 'softmax' | 'softplus';
@@ -35,11 +37,14 @@ interface NodeBase {
 }
 
 export interface InputNode extends NodeBase { op: 'input' }
-/** Conv2D, and Dense as a 1x1 convolution over the last axis. Kernel layout [KH, KW, Cin, Cout]. */
+/**
+ * Conv2D, and Dense as a 1x1 convolution over the last axis. Kernel layout [KH, KW, Cin, Cout].
+ * Kernels may still be in the model file (Float32Source): the uploads read them run by run.
+ */
 export interface ConvNode extends NodeBase {
   op: 'conv2d';
   window: Window;
-  kernel: Float32Array;
+  kernel: Float32Source;
   bias?: Float32Array;
   inChannels: number;
   outChannels: number;
@@ -51,7 +56,7 @@ export interface ConvNode extends NodeBase {
 export interface DepthwiseNode extends NodeBase {
   op: 'depthwise';
   window: Window;
-  kernel: Float32Array;
+  kernel: Float32Source;
   bias?: Float32Array;
   inChannels: number;
   multiplier: number;

@@ -1,8 +1,8 @@
 /**
- * Finds where a float dataset's values lie in the HDF5 file's own bytes, so that they can be used
- * in place instead of being copied out through h5wasm (for VGG16 that copy is most of the load
- * time). Only the simplest storage qualifies: contiguous, unfiltered, in this file, IEEE
- * little-endian float16/32/64. Anything else (chunked or compressed data, external files, a
+ * Finds where a float dataset's values lie in the HDF5 file's own bytes, so that they can be read
+ * from there as they are needed instead of being copied out through h5wasm (for VGG16 that copy
+ * was most of the load time). Only the simplest storage qualifies: contiguous, unfiltered, in
+ * this file, IEEE little-endian float16/32/64. Anything else (chunked or compressed data, external files, a
  * shared or unusual datatype, an old layout message version, a user block, a structure that does
  * not add up) returns undefined and the caller reads the dataset through h5wasm.
  *
@@ -12,6 +12,8 @@
  * header's continuation chain is bounded, so a hostile file cannot make it read out of bounds or
  * loop.
  */
+
+import { MemoryBytes, type ByteReader } from '../io/byte-reader.js';
 
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 /** Header message types (IV.A.2). */
@@ -45,28 +47,36 @@ interface Message {
   size: number;
 }
 
-export class ContiguousDatasets {
-  private readonly view: DataView;
+/** Where a dataset's values lie in the file. */
+export interface StorageRange {
+  address: number;
+  size: number;
+}
 
-  private constructor(private readonly bytes: Uint8Array, private readonly offsetSize: number, private readonly lengthSize: number, private readonly endOfFile: number) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
+export class ContiguousDatasets {
+  /** Where one field at a time is read to, for a file on disk. */
+  private readonly field = new Uint8Array(8);
+
+  private constructor(private readonly file: ByteReader, private readonly offsetSize: number, private readonly lengthSize: number, private readonly endOfFile: number) {}
 
   /** Undefined for a file whose superblock this does not read (not at byte 0, a base address, odd field sizes). */
-  static open(bytes: Uint8Array): ContiguousDatasets | undefined {
-    if (bytes.length < 64 || SIGNATURE.some((b, i) => bytes[i] !== b)) return undefined;
-    const version = bytes[8];
+  static open(file: ByteReader | Uint8Array): ContiguousDatasets | undefined {
+    const reader = file instanceof Uint8Array ? new MemoryBytes(file, 'HDF5 bytes') : file;
+    if (reader.size < 64) return undefined;
+    const head = reader.at(0, 64);
+    if (SIGNATURE.some((b, i) => head[i] !== b)) return undefined;
+    const version = head[8];
     // Superblock versions 0 and 1 (h5py's default) and 2 and 3 (libver 'latest', h5wasm).
-    const [offsetSize, lengthSize, baseAt] = version <= 1 ? [bytes[13], bytes[14], version === 0 ? 24 : 28] : version <= 3 ? [bytes[9], bytes[10], 12] : [0, 0, 0];
+    const [offsetSize, lengthSize, baseAt] = version <= 1 ? [head[13], head[14], version === 0 ? 24 : 28] : version <= 3 ? [head[9], head[10], 12] : [0, 0, 0];
     if (![4, 8].includes(offsetSize) || ![4, 8].includes(lengthSize)) return undefined;
-    const reader = new ContiguousDatasets(bytes, offsetSize, lengthSize, bytes.length);
+    const superblock = new ContiguousDatasets(reader, offsetSize, lengthSize, reader.size);
     try {
       // Addresses are relative to the base address; files with a user block are left to h5wasm.
-      if (reader.unsigned(baseAt, offsetSize) !== 0) return undefined;
+      if (superblock.unsigned(baseAt, offsetSize) !== 0) return undefined;
       // HDF5 reads nothing past its end-of-file address (two addresses after the base in every
       // version), so neither do we.
-      const end = reader.unsigned(baseAt + 2 * offsetSize, offsetSize);
-      return new ContiguousDatasets(bytes, offsetSize, lengthSize, Math.min(end, bytes.length));
+      const end = superblock.unsigned(baseAt + 2 * offsetSize, offsetSize);
+      return new ContiguousDatasets(reader, offsetSize, lengthSize, Math.min(end, reader.size));
     } catch (e) {
       if (e instanceof Unusable) return undefined;
       throw e;
@@ -74,11 +84,11 @@ export class ContiguousDatasets {
   }
 
   /**
-   * The bytes of the dataset whose object header is at `headerAddress`, when it is stored
-   * contiguously as IEEE little-endian floats of `elementSize` bytes, exactly `count` of them;
-   * otherwise undefined. The result is a view of the file's bytes.
+   * Where the values of the dataset whose object header is at `headerAddress` lie, when it is
+   * stored contiguously as IEEE little-endian floats of `elementSize` bytes, exactly `count` of
+   * them, inside the file; otherwise undefined.
    */
-  floats(headerAddress: number, elementSize: number, count: number): Uint8Array | undefined {
+  floats(headerAddress: number, elementSize: number, count: number): StorageRange | undefined {
     try {
       const messages = this.headerMessages(headerAddress);
       const ofType = (type: number) => messages.filter((m) => m.type === type);
@@ -87,7 +97,7 @@ export class ContiguousDatasets {
       if (!this.isIeeeLittleEndian(datatype[0], elementSize)) return undefined;
       const data = this.contiguousStorage(layout[0]);
       if (!data || data.size !== elementSize * count) return undefined;
-      return this.bytes.subarray(data.address, data.address + data.size);
+      return data;
     } catch (e) {
       if (e instanceof Unusable) return undefined;
       throw e;
@@ -99,12 +109,15 @@ export class ContiguousDatasets {
     if (!(Number.isSafeInteger(at) && at >= 0 && length >= 0 && at + length <= this.endOfFile)) throw new Unusable();
   }
 
+  /** A field of the file: a read of a few bytes (a memory view, or one pread for a file on disk). */
   private unsigned(at: number, size: number): number {
     this.range(at, size);
-    if (size === 1) return this.view.getUint8(at);
-    if (size === 2) return this.view.getUint16(at, true);
-    if (size === 4) return this.view.getUint32(at, true);
-    const value = this.view.getBigUint64(at, true);
+    const bytes = this.file.at(at, size, this.field);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, size);
+    if (size === 1) return view.getUint8(0);
+    if (size === 2) return view.getUint16(0, true);
+    if (size === 4) return view.getUint32(0, true);
+    const value = view.getBigUint64(0, true);
     // The undefined address (all bits set) and anything past 2^53 are no usable position.
     if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new Unusable();
     return Number(value);
@@ -112,7 +125,8 @@ export class ContiguousDatasets {
 
   private signature(at: number, text: string): boolean {
     this.range(at, text.length);
-    return [...text].every((c, i) => this.bytes[at + i] === c.charCodeAt(0));
+    const bytes = this.file.at(at, text.length, this.field);
+    return [...text].every((c, i) => bytes[i] === c.charCodeAt(0));
   }
 
   /** Every message of an object header (version 1 or 2), following its continuation chunks. */

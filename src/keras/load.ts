@@ -1,7 +1,8 @@
 import { ModelFormatError } from '../errors.js';
 import { parseModelConfig, parseModelJson, type KerasModelConfig } from './config.js';
 import { Hdf5File, isHdf5 } from './hdf5.js';
-import { readBytes, type ByteSource } from './source.js';
+import type { ByteReader } from '../io/byte-reader.js';
+import { openBytes, readBytes, type ByteSource } from './source.js';
 import { readKeras3Weights, readLegacyWeights, type LayerWeights } from './weights.js';
 import { isZip, ZipArchive } from './zip.js';
 
@@ -56,8 +57,8 @@ async function loadHdf5(file: Hdf5File, options: KerasLoadOptions): Promise<Kera
   throw new ModelFormatError(`${file.label} is an HDF5 file but not a Keras model or weights file (no model_config, layer_names or layers group)`);
 }
 
-async function withHdf5<T>(bytes: Uint8Array, label: string, use: (file: Hdf5File) => Promise<T>): Promise<T> {
-  const file = await Hdf5File.open(bytes, label);
+async function withHdf5<T>(source: ByteReader | Uint8Array, label: string, use: (file: Hdf5File) => Promise<T>): Promise<T> {
+  const file = await Hdf5File.open(source, label);
   try {
     return await use(file);
   } finally {
@@ -65,12 +66,18 @@ async function withHdf5<T>(bytes: Uint8Array, label: string, use: (file: Hdf5Fil
   }
 }
 
-/** Reads a Keras model (any supported format) into its configuration and weights. No GPU work. */
+/**
+ * Reads a Keras model (any supported format) into its configuration and weights. No GPU work.
+ * The weights of an HDF5 file given by path stay on disk until an upload or a check reads them
+ * (Float32Source): the file must stay in place while the model is in use.
+ */
 export async function readKerasModel(source: ByteSource, options: KerasLoadOptions = {}): Promise<KerasModel> {
-  const { bytes, label } = await readBytes(source);
-  if (bytes.length === 0) throw new ModelFormatError(`${label} is empty`);
-  if (isZip(bytes)) {
-    const archive = new ZipArchive(bytes, label);
+  const file = await openBytes(source);
+  const label = file.label;
+  if (file.size === 0) throw new ModelFormatError(`${label} is empty`);
+  const head = file.at(0, Math.min(64, file.size));
+  if (isZip(head)) {
+    const archive = new ZipArchive(file.at(0, file.size), label);
     if (!archive.entries.has('config.json') || !archive.entries.has('model.weights.h5')) {
       throw new ModelFormatError(`${label} is a ZIP archive but not a Keras 3 .keras file (needs config.json and model.weights.h5)`);
     }
@@ -85,9 +92,8 @@ export async function readKerasModel(source: ByteSource, options: KerasLoadOptio
     const weights = await withHdf5(weightsBytes, `${label} model.weights.h5`, async (file) => readKeras3Weights(file, config));
     return { config, weights, format: 'keras-zip', kerasVersion, label };
   }
-  if (isHdf5(bytes)) return withHdf5(bytes, label, (file) => loadHdf5(file, options));
-  const head = new TextDecoder().decode(bytes.subarray(0, 64)).trimStart();
-  if (head.startsWith('{')) {
+  if (isHdf5(file)) return withHdf5(file, label, (hdf5) => loadHdf5(hdf5, options));
+  if (new TextDecoder().decode(head).trimStart().startsWith('{')) {
     throw new ModelFormatError(`${label} is a JSON file, not a model; an architecture JSON goes with a weights file as the config option / --config`);
   }
   throw new ModelFormatError(`${label} is not a Keras model: neither HDF5 (.h5) nor a .keras ZIP archive`);

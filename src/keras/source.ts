@@ -1,4 +1,5 @@
 import { ModelFormatError } from '../errors.js';
+import { FileBytes, MemoryBytes, type ByteReader } from '../io/byte-reader.js';
 
 /** Where model bytes come from: a file path (Node), raw bytes (browser drag-and-drop), or a URL. */
 export type ByteSource = string | URL | ArrayBuffer | Uint8Array;
@@ -28,4 +29,25 @@ export async function readBytes(source: ByteSource, what = 'model'): Promise<{ b
   } catch (e) {
     throw new ModelFormatError(`could not read ${what} file '${text}': ${(e as Error).message}`);
   }
+}
+
+/**
+ * Files up to this size are read whole even from a path: the global heap check reads them whole
+ * anyway, and every later read is then a memory copy instead of a system call.
+ */
+const READ_WHOLE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A model's bytes for random access: a file path in Node larger than a few MiB is read as needed
+ * (see FileBytes); anything else is read whole, as readBytes does.
+ */
+export async function openBytes(source: ByteSource, what = 'model'): Promise<ByteReader> {
+  const text = source instanceof URL ? source.href : source;
+  if (isNode && (source instanceof URL ? source.protocol === 'file:' : typeof text === 'string' && !/^(https?|blob|data):/i.test(text))) {
+    const { fileURLToPath } = await import('node:url');
+    const file = await FileBytes.open(source instanceof URL ? fileURLToPath(source) : (source as string), what);
+    if (file && file.size > READ_WHOLE_BYTES) return file;
+  }
+  const { bytes, label } = await readBytes(source, what);
+  return new MemoryBytes(bytes, label);
 }

@@ -87,6 +87,7 @@ export function referenceOp(node: GraphNode, inputs: Float64Array[], inputShapes
       const [inH, inW, cin] = spatial(inputShapes[0]);
       const [outH, outW, cout] = spatial(node.shape);
       const [, kw] = node.window.kernel;
+      const kernel = node.kernel.values();
       forEachWindow(batch, inH, inW, outH, outW, node.window, (n, oy, ox, cells) => {
         const o = ((n * outH + oy) * outW + ox) * cout;
         for (let co = 0; co < cout; co++) {
@@ -94,7 +95,7 @@ export function referenceOp(node: GraphNode, inputs: Float64Array[], inputShapes
           for (const { ky, kx, iy, ix } of cells) {
             const i = ((n * inH + iy) * inW + ix) * cin;
             const k = (ky * kw + kx) * cin * cout + co;
-            for (let ci = 0; ci < cin; ci++) sum += x[i + ci] * node.kernel[k + ci * cout];
+            for (let ci = 0; ci < cin; ci++) sum += x[i + ci] * kernel[k + ci * cout];
           }
           out[o + co] = activate(sum, node.activation);
         }
@@ -106,12 +107,13 @@ export function referenceOp(node: GraphNode, inputs: Float64Array[], inputShapes
       const [outH, outW] = spatial(node.shape);
       const m = node.multiplier;
       const [, kw] = node.window.kernel;
+      const kernel = node.kernel.values();
       forEachWindow(batch, inH, inW, outH, outW, node.window, (n, oy, ox, cells) => {
         for (let ci = 0; ci < c; ci++) {
           for (let j = 0; j < m; j++) {
             const co = ci * m + j;
             let sum = node.bias ? node.bias[co] : 0;
-            for (const { ky, kx, iy, ix } of cells) sum += x[((n * inH + iy) * inW + ix) * c + ci] * node.kernel[((ky * kw + kx) * c + ci) * m + j];
+            for (const { ky, kx, iy, ix } of cells) sum += x[((n * inH + iy) * inW + ix) * c + ci] * kernel[((ky * kw + kx) * c + ci) * m + j];
             out[((n * outH + oy) * outW + ox) * c * m + co] = activate(sum, node.activation);
           }
         }

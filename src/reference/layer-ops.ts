@@ -22,7 +22,7 @@ export function nodeParams(node: GraphNode): Params | undefined {
     case 'conv2d':
     case 'depthwise': {
       const channels = node.shape[node.shape.length - 1];
-      return { weight: Float64Array.from(node.kernel), bias: node.bias ? Float64Array.from(node.bias) : new Float64Array(channels) };
+      return { weight: Float64Array.from(node.kernel.values()), bias: node.bias ? Float64Array.from(node.bias) : new Float64Array(channels) };
     }
     case 'affine':
       return { weight: Float64Array.from(node.scale), bias: Float64Array.from(node.shift) };

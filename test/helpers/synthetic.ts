@@ -1,6 +1,7 @@
 import type { KerasLayer } from '../../src/keras/config.js';
 import type { KerasModel } from '../../src/keras/load.js';
 import type { Hdf5Tensor } from '../../src/keras/hdf5.js';
+import { Float32Source } from '../../src/io/float32-source.js';
 import { seededRandom } from '../../src/eval/statistics.js';
 
 /** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
@@ -32,7 +33,7 @@ export class SyntheticModel {
     for (const [role, shape] of Object.entries(vars)) {
       const n = shape.reduce((a, b) => a * b, 1);
       const data = role === 'moving_variance' ? Float32Array.from({ length: n }, () => 0.3 + 2 * this.random()) : randomArray(this.random, n, varScale);
-      stored.set(role, { shape, data });
+      stored.set(role, { shape, data: Float32Source.of(data) });
     }
     if (stored.size) this.weights.set(name, stored);
     return name;

@@ -4,6 +4,8 @@ import type { Dispatch, GpuResources } from '../../gpu/resources.js';
 import { activationDefines } from '../../gpu/shaders.js';
 import { spatial, type ForwardOp } from '../types.js';
 import { toHalf } from '../../gpu/half.js';
+import { reusableBuffer } from '../../io/byte-reader.js';
+import type { Float32Source } from '../../io/float32-source.js';
 import { gemmGrid, tiling } from './tiling.js';
 import { WinogradKernel, winogradApplies, winogradForward } from './winograd.js';
 
@@ -13,8 +15,15 @@ import { WinogradKernel, winogradApplies, winogradForward } from './winograd.js'
  * one storage binding (VGG16's fc1 is 392 MiB) are split along the output channels into chunks
  * that each fit; every chunk is its own dispatch.
  */
+/** Output channels [start, start + count) of a kernel, in a buffer of their own. */
+export interface KernelChunk {
+  buffer: GPUBuffer;
+  start: number;
+  count: number;
+}
+
 export interface ConvWeights {
-  chunks: { buffer: GPUBuffer; start: number; count: number }[];
+  chunks: KernelChunk[];
   bias?: GPUBuffer;
   /** Kernel stored as f16 (LoadOptions.weightPrecision); the bias stays f32. */
   f16: boolean;
@@ -22,28 +31,36 @@ export interface ConvWeights {
   winograd?: WinogradKernel;
 }
 
-/** Bytes gathered per write when a kernel is split: one small array, reused (so already in memory) for every block. */
-const GATHER_BLOCK_BYTES = 4 * 1024 * 1024;
+/** Bytes per upload write: a run of the kernel's rows, read (or gathered) into memory that is reused. */
+const RUN_BYTES = 4 * 1024 * 1024;
+const gatherBuffer = reusableBuffer();
 
 /**
- * Columns [start, start + count) of the [rows][cols] kernel as a [rows][count] buffer, gathered a
- * block of rows at a time into one reused array: the chunk never exists whole in host memory,
- * and fresh host memory is what uploads spend their time on.
+ * Writes the [rows][cols] kernel into one [rows][count] buffer per chunk of output channels
+ * [start, start + count), reading it once, a run of whole rows at a time: a chunk that is the
+ * whole kernel takes each run as it is, a narrower one gathers its columns from the run. A kernel
+ * still in the file is never held whole in host memory, and fresh host memory is what uploads
+ * spend their time on.
  */
-function uploadColumns(res: GpuResources, kernel: Float32Array, cols: number, start: number, count: number, f16: boolean, label: string): GPUBuffer {
+function uploadKernel(res: GpuResources, kernel: Float32Source, cols: number, chunks: readonly KernelChunk[], f16: boolean): void {
   const rows = kernel.length / cols;
   const bytes = f16 ? 2 : 4;
-  const buffer = res.buffer(rows * count * bytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label);
-  // An even number of rows per block keeps every block's offset a multiple of 4 bytes in f16.
-  const blockRows = Math.min(rows, 2 * Math.max(1, Math.floor(GATHER_BLOCK_BYTES / (8 * count))));
-  const block = new Float32Array(blockRows * count);
-  for (let first = 0; first < rows; first += blockRows) {
-    const end = Math.min(rows, first + blockRows);
-    for (let row = first; row < end; row++) block.set(kernel.subarray(row * cols + start, row * cols + start + count), (row - first) * count);
-    const gathered = block.subarray(0, (end - first) * count);
-    res.write(buffer, first * count * bytes, f16 ? toHalf(gathered) : gathered);
-  }
-  return buffer;
+  // An even number of rows per run keeps every run's offset a multiple of 4 bytes in f16.
+  const runRows = Math.min(rows, 2 * Math.max(1, Math.floor(RUN_BYTES / (8 * cols))));
+  const widest = Math.max(0, ...chunks.filter((c) => c.count < cols).map((c) => c.count));
+  const gather = new Float32Array(gatherBuffer(4 * runRows * widest), 0, runRows * widest);
+  kernel.forEachRun(runRows * cols, (run, start) => {
+    const first = start / cols;
+    const runLength = run.length / cols;
+    for (const chunk of chunks) {
+      let data = run;
+      if (chunk.count < cols) {
+        data = gather.subarray(0, runLength * chunk.count);
+        for (let row = 0; row < runLength; row++) data.set(run.subarray(row * cols + chunk.start, row * cols + chunk.start + chunk.count), row * chunk.count);
+      }
+      res.write(chunk.buffer, first * chunk.count * bytes, f16 ? toHalf(data) : data);
+    }
+  });
 }
 
 function uploadConv(res: GpuResources, node: ConvNode): ConvWeights {
@@ -56,13 +73,12 @@ function uploadConv(res: GpuResources, node: ConvNode): ConvWeights {
   let perChunk = Math.floor(maxBinding / (k * bytes));
   if (perChunk < 1) throw new GpuError(`layer '${node.kerasName}': one output channel's weights (${k * bytes} bytes) exceed the adapter's storage binding limit (${maxBinding})`);
   if (perChunk < n) perChunk = Math.max(4, perChunk - (perChunk % 4));
-  const chunks = [];
+  const chunks: KernelChunk[] = [];
   for (let start = 0; start < n; start += perChunk) {
     const count = Math.min(perChunk, n - start);
-    const label = `${node.kerasName} kernel[${start}:${start + count}]`;
-    const buffer = count === n ? res.constants(f16 ? toHalf(node.kernel) : node.kernel, label) : uploadColumns(res, node.kernel, n, start, count, f16, label);
-    chunks.push({ buffer, start, count });
+    chunks.push({ buffer: res.buffer(k * count * bytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, `${node.kerasName} kernel[${start}:${start + count}]`), start, count });
   }
+  uploadKernel(res, node.kernel, n, chunks, f16);
   const winograd = winogradApplies(res, node) ? new WinogradKernel(res, node, chunks[0].buffer) : undefined;
   return { chunks, bias: node.bias ? res.constants(node.bias, `${node.kerasName} bias`) : undefined, f16, winograd };
 }

@@ -21,7 +21,7 @@ export function depthwiseDefines(node: DepthwiseNode): Defines & { VEC: boolean;
 export const depthwiseOp: ForwardOp<DepthwiseNode, DepthwiseWeights> = {
   fusesActivation: true,
   upload: (res, node) => ({
-    kernel: res.constants(node.kernel, `${node.kerasName} kernel`),
+    kernel: res.constants(node.kernel.values(), `${node.kerasName} kernel`),
     bias: node.bias ? res.constants(node.bias, `${node.kerasName} bias`) : undefined,
   }),
   async record({ res, node, inputs, inputShapes, output, batch, activation, weights }) {
