@@ -1,5 +1,4 @@
 import { UnsupportedLayerError } from '../errors.js';
-import { Float32Source } from '../io/float32-source.js';
 import type { AffineNode, ConvNode, DepthwiseNode, Graph, GraphNode } from './ir.js';
 import { consumers } from './ir.js';
 
@@ -75,12 +74,11 @@ export const foldBatchNorm: Canonizer = (graph) => {
 
 function fold(target: ConvNode | DepthwiseNode, bn: AffineNode): void {
   const channels = bn.scale.length;
-  const original = target.kernel.values();
-  const kernel = new Float32Array(original.length);
-  for (let i = 0; i < kernel.length; i++) kernel[i] = original[i] * bn.scale[i % channels];
+  const { scale } = bn;
+  // Computed as the kernel is read (by the checks and the upload), never held whole.
+  target.kernel = target.kernel.map((w, i) => w * scale[i % channels]);
   const bias = new Float32Array(channels);
   for (let c = 0; c < channels; c++) bias[c] = (target.bias ? target.bias[c] : 0) * bn.scale[c] + bn.shift[c];
-  target.kernel = Float32Source.of(kernel);
   target.bias = bias;
 }
 

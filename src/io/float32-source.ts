@@ -5,6 +5,7 @@ import { ByteReader, reusableBuffer } from './byte-reader.js';
 export const RUN_VALUES = 1 << 20;
 
 const runBytes = reusableBuffer();
+const mappedRunBytes = reusableBuffer();
 
 /**
  * A weight tensor's float32 values: held in memory, or still in the model file as IEEE
@@ -18,7 +19,7 @@ export class Float32Source {
   private constructor(
     readonly length: number, held: Float32Array | undefined,
     private readonly stored?: { reader: ByteReader; position: number; elementSize: 2 | 4 | 8 },
-    private readonly mapped?: { from: Float32Source; f: (value: number) => number },
+    private readonly mapped?: { from: Float32Source; f: (value: number, index: number) => number },
   ) {
     this.held = held;
   }
@@ -36,8 +37,12 @@ export class Float32Source {
     return new Float32Source(count, undefined, { reader, position, elementSize });
   }
 
-  /** f of every value, computed run by run as it is read (a modified copy of VGG16's fc1 is never held whole). */
-  map(f: (value: number) => number): Float32Source {
+  /**
+   * f of every value and its index, computed run by run as it is read: a folded or modified
+   * kernel (ResNet50's BatchNormalization folds, a rule's modified copy of VGG16's fc1) is never
+   * held whole unless something asks for values().
+   */
+  map(f: (value: number, index: number) => number): Float32Source {
     return new Float32Source(this.length, undefined, undefined, { from: this, f });
   }
 
@@ -63,9 +68,10 @@ export class Float32Source {
     }
     if (this.mapped) {
       const { from, f } = this.mapped;
-      const out = new Float32Array(Math.min(runLength, this.length));
+      // A map of a map gets its source's runs in this same memory: each value is read before it is overwritten.
+      const out = new Float32Array(mappedRunBytes(4 * runLength), 0, runLength);
       from.forEachRun(runLength, (run, start) => {
-        for (let i = 0; i < run.length; i++) out[i] = f(run[i]);
+        for (let i = 0; i < run.length; i++) out[i] = f(run[i], start + i);
         visit(out.subarray(0, run.length), start);
       });
       return;
