@@ -90,10 +90,6 @@ export class Hdf5File {
     }
   }
 
-  private get fileBytes(): number {
-    return this.reader.size;
-  }
-
   close(): void {
     try {
       this.file.close();
@@ -124,9 +120,9 @@ export class Hdf5File {
     const shape = metadata.shape ?? [];
     if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new ModelFormatError(`${this.label}: ${what} has an invalid shape [${shape.join(', ')}]`);
     const bytes = shape.reduce((a, b) => a * b, 1) * Math.max(1, metadata.size);
-    const limit = compressed ? Math.min(2 ** 31 - 1, this.fileBytes * MAX_FILTER_RATIO) : this.fileBytes;
+    const limit = compressed ? Math.min(2 ** 31 - 1, this.reader.size * MAX_FILTER_RATIO) : this.reader.size;
     if (!(bytes <= limit)) {
-      throw new ModelFormatError(`${this.label}: ${what} declares shape [${shape.join(', ')}] (${bytes} bytes), more than the ${this.fileBytes}-byte file can hold`);
+      throw new ModelFormatError(`${this.label}: ${what} declares shape [${shape.join(', ')}] (${bytes} bytes), more than the ${this.reader.size}-byte file can hold`);
     }
   }
 
