@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as h5wasm from 'h5wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ModelFormatError } from '../src/errors.js';
 import { FileBytes, MemoryBytes } from '../src/io/byte-reader.js';
@@ -119,6 +120,19 @@ describe('bad files on disk', () => {
       expect(() => file.readInto(new Uint8Array(100), 950)).toThrow(/the file ended at byte 1000, before its 4096 bytes/);
     } finally {
       file.release();
+    }
+  });
+
+  it("directories another copy of this library mounted in h5wasm's file system are passed over", async () => {
+    const { FS } = (await h5wasm.ready) as unknown as { FS: { mkdir(path: string): void; rmdir(path: string): void; readdir(path: string): string[] } };
+    // What a second copy of the library (its own mount counter, the same h5wasm) would have made.
+    const taken = Array.from({ length: 40 }, (_, i) => `/rlrp-reader-${i + 1}`).filter((path) => !FS.readdir('/').includes(path.slice(1)));
+    taken.forEach((path) => FS.mkdir(path));
+    try {
+      const keras = await readKerasModel(new Uint8Array(readFileSync('weights/fashion_cnn.h5')));
+      expect(keras.weights.size).toBeGreaterThan(0);
+    } finally {
+      taken.forEach((path) => FS.rmdir(path));
     }
   });
 

@@ -36,6 +36,7 @@ const ENOENT = 44;
 const EINVAL = 28;
 const EIO = 29;
 const EPERM = 63;
+const EEXIST = 20;
 const DIRECTORY_MODE = 0o40555;
 const FILE_MODE = 0o100444;
 const FILE_NAME = 'file.h5';
@@ -49,6 +50,19 @@ export interface MountedReader {
 }
 
 let mounts = 0;
+
+/** A new directory for a mount: another copy of this library may share h5wasm's file system. */
+function freeDirectory(fs: EmscriptenFs): string {
+  for (;;) {
+    const path = `/rlrp-reader-${++mounts}`;
+    try {
+      fs.mkdir(path);
+      return path;
+    } catch (e) {
+      if ((e as { errno?: number }).errno !== EEXIST) throw e;
+    }
+  }
+}
 
 export function mountReader(fs: EmscriptenFs, reader: ByteReader): MountedReader {
   let failure: Error | undefined;
@@ -104,8 +118,7 @@ export function mountReader(fs: EmscriptenFs, reader: ByteReader): MountedReader
       return root;
     },
   };
-  const mountpoint = `/rlrp-reader-${++mounts}`;
-  fs.mkdir(mountpoint);
+  const mountpoint = freeDirectory(fs);
   fs.mount(type, {}, mountpoint);
   reader.hold();
   return {
