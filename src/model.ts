@@ -8,7 +8,7 @@ import { acquireGpu, checked, countingView, recoverGpu, type Gpu, type GpuOption
 import { GpuResources, MemoryCounter, type GpuMemory, type TensorRef } from './gpu/resources.js';
 import { RelevancePlan } from './explain/relevance-plan.js';
 import { PassTimer, phaseMs } from './gpu/timer.js';
-import { mapWhenDone } from './gpu/wait.js';
+import { mapWhenDone, nextEstimate, sleepFor } from './gpu/wait.js';
 import { ruleFor, type Method, type MethodOptions } from './rules/index.js';
 import { releaseModifiedWeights } from './rules/parameters.js';
 import { ForwardPlan, maxMicroBatch, uploadWeights, type UploadedWeights } from './engine/forward.js';
@@ -314,15 +314,13 @@ export class Model {
         device.queue.submit([encoder.finish()]);
         // Sleep through most of the expected run (mapWhenDone says why), then wait for the outputs.
         const perChunk = this.chunkMs.get(plan.input.buffer);
-        const expected = perChunk !== undefined && !Number.isNaN(perChunk) ? 0.9 * perChunk * chunks : undefined;
-        await mapWhenDone(readbacks.filter((b): b is GPUBuffer => b !== undefined), expected);
+        const known = perChunk !== undefined && !Number.isNaN(perChunk);
+        const afterSleep = await mapWhenDone(readbacks.filter((b): b is GPUBuffer => b !== undefined), known ? sleepFor(perChunk) * chunks : undefined);
+        // A plan's first run may include compiling its kernels (lavapipe does so at the first
+        // dispatch), so it sets no estimate (NaN).
+        const waited = (performance.now() - started) / chunks;
+        this.chunkMs.set(plan.input.buffer, this.chunkMs.has(plan.input.buffer) ? nextEstimate(known ? perChunk : undefined, waited, afterSleep) : NaN);
         const timings = await timer.read();
-        // The next estimate: the adapter's own time where it has timestamps, else the time until
-        // the outputs were mapped (at most a probe's pause late). A plan's first run may include
-        // compiling its kernels (lavapipe does so at the first dispatch), so it sets none (NaN).
-        const gpuMs = timings && Object.values(timings).reduce((a, b) => a + b, 0);
-        const estimate = (gpuMs ?? performance.now() - started) / chunks;
-        this.chunkMs.set(plan.input.buffer, this.chunkMs.has(plan.input.buffer) ? estimate : NaN);
         const values = readbacks.map((b, i) => (b ? new Float32Array(b.getMappedRange().slice(0, count * plan.outputs[i].bytesPerSample)) : new Float32Array(0)));
         return { values, timings };
       } finally {

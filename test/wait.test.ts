@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapWhenDone } from '../src/gpu/wait.js';
+import { mapWhenDone, nextEstimate, sleepFor } from '../src/gpu/wait.js';
 import { testGpu } from './helpers/gpu.js';
 
 // mapWhenDone waits for a long kernel in short probes that cancel their map (Dawn's Node
@@ -33,7 +33,10 @@ describe('mapWhenDone', () => {
       pass.end();
       encoder.copyBufferToBuffer(out, 0, readback, 0, 64 * 4);
       device.queue.submit([encoder.finish()]);
-      await mapWhenDone([readback], estimate);
+      const afterSleep = await mapWhenDone([readback], estimate);
+      // The long estimate sleeps past the kernel: its outputs are ready as soon as it wakes.
+      if (estimate === 5000) expect(afterSleep).toBeLessThan(1);
+      else expect(afterSleep).toBeGreaterThan(1);
       const values = Array.from(new Float32Array(readback.getMappedRange()));
       if (estimate === undefined) values.forEach((v, i) => { expected[i] = v; });
       // x converges towards 1e6 from every start: all large, equal run to run.
@@ -46,5 +49,34 @@ describe('mapWhenDone', () => {
       readback.destroy();
     }
     out.destroy();
+  });
+});
+
+// The sleep estimate of the next run of a plan: the time until the outputs were mapped, shrunk
+// when the last sleep already outlasted the work, and growing by at most a quarter per run.
+describe('nextEstimate', () => {
+  it('starts from the first run, follows runs the sleep fell short of, shrinks after oversleeping, and grows slowly', () => {
+    expect(nextEstimate(undefined, 14, 0)).toBe(14);
+    expect(nextEstimate(10, 11, 1.5)).toBe(11);
+    expect(nextEstimate(10, 9.6, 2)).toBe(9.6);
+    expect(nextEstimate(10, 10.2, 0.3)).toBeCloseTo(9.5, 12);
+    expect(nextEstimate(10, 40, 30)).toBe(12.5);
+    expect(sleepFor(10)).toBeCloseTo(9.5, 12);
+    // Work of 10 ms whose outputs map 0.4 ms after it ends: the sleeps settle within a
+    // millisecond short of it, from an estimate far too long or far too short.
+    for (const start of [3, 40]) {
+      let estimate = start;
+      const sleeps: number[] = [];
+      for (let run = 0; run < 60; run++) {
+        const sleep = sleepFor(estimate);
+        const mapped = Math.max(sleep, 10) + 0.4;
+        estimate = nextEstimate(estimate, mapped, mapped - sleep);
+        sleeps.push(sleep);
+      }
+      for (const sleep of sleeps.slice(-20)) {
+        expect(sleep, `from ${start} ms`).toBeLessThan(10.4);
+        expect(sleep, `from ${start} ms`).toBeGreaterThan(9);
+      }
+    }
   });
 });

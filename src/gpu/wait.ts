@@ -14,22 +14,46 @@ const MAX_PAUSE_MS = 50;
  * at least `minProbingMs`, or unknown), the wait is a series of short probes (a map given
  * PROBE_MS to complete, else cancelled by unmap) between growing sleeps. The JS thread then
  * stays asleep for all but a few milliseconds however wrong the estimate, and ends at most
- * MAX_PAUSE_MS after the work.
+ * MAX_PAUSE_MS after the work. Returns the milliseconds waited after the sleep: under a
+ * millisecond when the work had ended before the sleep did.
  */
-export async function mapWhenDone(buffers: GPUBuffer[], expectedMs: number | undefined, minProbingMs = 20): Promise<void> {
+export async function mapWhenDone(buffers: GPUBuffer[], expectedMs: number | undefined, minProbingMs = 20): Promise<number> {
   if (expectedMs) await delay(expectedMs);
+  const awake = performance.now();
   const mapAll = () => buffers.map((b) => b.mapAsync(GPUMapMode.READ));
   if (!pendingMapsSpin || buffers.length === 0 || (expectedMs !== undefined && expectedMs < minProbingMs)) {
     await Promise.all(mapAll());
-    return;
+    return performance.now() - awake;
   }
   for (let pause = Math.max(PROBE_MS, 0.05 * (expectedMs ?? 0)); ; pause = Math.min(2 * pause, MAX_PAUSE_MS)) {
     const maps = mapAll();
     // A rejection other than the cancellation below (a lost device) ends the wait with it.
     const done = await Promise.race([Promise.all(maps).then(() => true), delay(PROBE_MS).then(() => false)]);
-    if (done) return;
+    if (done) return performance.now() - awake;
     for (const buffer of buffers) buffer.unmap();
     await Promise.allSettled(maps);
     await delay(pause);
   }
+}
+
+/** A wait after the sleep shorter than this means the outputs were ready when it ended. */
+const OVERSLEPT_MS = 1;
+
+/** How long to sleep through work estimated at `estimateMs` (nextEstimate). */
+export const sleepFor = (estimateMs: number) => 0.95 * estimateMs;
+
+/**
+ * The next estimate of a run, from the last one (undefined for none), the time until its outputs
+ * were mapped and the part of that spent waiting after the sleep (mapWhenDone's result). The
+ * time until mapped, not the adapter's timestamps: those miss the work around the passes
+ * (lavapipe starting, copies, resolves: 3 of fashion_resnet's 14 ms), and a sleep that ends
+ * early polls on a core the passes need. Outputs ready as soon as the sleep ended mean it was too
+ * long by an unknown amount (a late timer included): the estimate shrinks a little instead, so
+ * sleeps settle just short of the work's end. It grows by at most a quarter per run, so one slow
+ * run (the host's hiccup) does not lengthen the sleeps after it.
+ */
+export function nextEstimate(lastMs: number | undefined, mappedAfterMs: number, afterSleepMs: number): number {
+  if (lastMs === undefined) return mappedAfterMs;
+  if (afterSleepMs < OVERSLEPT_MS) return 0.95 * lastMs;
+  return Math.min(mappedAfterMs, 1.25 * lastMs);
 }
