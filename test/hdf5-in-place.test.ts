@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as h5wasm from 'h5wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelFormatError } from '../src/errors.js';
-import { FileBytes } from '../src/io/byte-reader.js';
+import { FileBytes, MemoryBytes } from '../src/io/byte-reader.js';
 import { ContiguousDatasets } from '../src/keras/hdf5-contiguous.js';
 import { Hdf5File, type Hdf5Tensor } from '../src/keras/hdf5.js';
 import { ZipArchive } from '../src/keras/zip.js';
@@ -141,7 +141,7 @@ describe('storage forms', () => {
 
   it('a file with a user block (addresses relative to byte 512) goes to h5wasm', async () => {
     const bytes = new Uint8Array(readFileSync(join(STORAGE, 'user_block.h5')));
-    expect(ContiguousDatasets.open(bytes)).toBeUndefined();
+    expect(ContiguousDatasets.open(new MemoryBytes(bytes, 'test'))).toBeUndefined();
     const file = await Hdf5File.open(bytes, 'user_block.h5');
     try {
       expect(Array.from(file.tensor('contiguous_f4').data.values())).toEqual(Array.from(values));
@@ -168,7 +168,7 @@ describe('hostile object headers', () => {
   });
 
   it('the pristine header gives the values where h5py says they are', () => {
-    const raw = ContiguousDatasets.open(bytes)!.floats(header, 4, 24)!;
+    const raw = ContiguousDatasets.open(new MemoryBytes(bytes, 'test'))!.floats(header, 4, 24)!;
     expect(raw).toEqual({ address: DATA_AT, size: 96 });
   });
 
@@ -185,7 +185,7 @@ describe('hostile object headers', () => {
     const at = layoutFields();
     const pastEnd = bytes.slice();
     new DataView(pastEnd.buffer).setBigUint64(at, BigInt(bytes.length - 8), true);
-    expect(ContiguousDatasets.open(pastEnd)!.floats(header, 4, 24)).toBeUndefined();
+    expect(ContiguousDatasets.open(new MemoryBytes(pastEnd, 'test'))!.floats(header, 4, 24)).toBeUndefined();
     const file = await Hdf5File.open(pastEnd, 'past end');
     try {
       expect(() => file.tensor('contiguous_f4')).toThrow(ModelFormatError);
@@ -194,7 +194,7 @@ describe('hostile object headers', () => {
     }
     const wrongSize = bytes.slice();
     new DataView(wrongSize.buffer).setBigUint64(at + 8, 92n, true);
-    expect(ContiguousDatasets.open(wrongSize)!.floats(header, 4, 24)).toBeUndefined();
+    expect(ContiguousDatasets.open(new MemoryBytes(wrongSize, 'test'))!.floats(header, 4, 24)).toBeUndefined();
   });
 
   it('a continuation message that points back into its own header ends (no loop)', () => {
@@ -209,7 +209,7 @@ describe('hostile object headers', () => {
     view.setBigUint64(chunk + 8, BigInt(chunk), true);
     view.setBigUint64(chunk + 16, BigInt(chunkSize), true);
     const started = performance.now();
-    expect(ContiguousDatasets.open(looped)!.floats(header, 4, 24)).toBeUndefined();
+    expect(ContiguousDatasets.open(new MemoryBytes(looped, 'test'))!.floats(header, 4, 24)).toBeUndefined();
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
@@ -222,7 +222,7 @@ describe('hostile object headers', () => {
         const at = random() < 0.2 ? below(random, 96) : header + below(random, 256);
         mutated[at] = random() < 0.5 ? below(random, 256) : mutated[at] ^ (1 << below(random, 8));
       }
-      const raw = ContiguousDatasets.open(mutated)?.floats(header, 4, 24);
+      const raw = ContiguousDatasets.open(new MemoryBytes(mutated, 'test'))?.floats(header, 4, 24);
       if (!raw) continue;
       readInPlace++;
       expect(raw.size).toBe(96);

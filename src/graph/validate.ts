@@ -9,11 +9,12 @@ import type { Graph } from './ir.js';
  */
 export function checkFiniteParameters(graph: Graph, label: string): void {
   for (const node of graph.nodes) {
-    const arrays: [string, Float32Source | Float32Array | undefined][] = node.op === 'conv2d' || node.op === 'depthwise'
-      ? [['kernel', node.kernel], ['bias', node.bias]]
-      : node.op === 'affine' ? [['scale', node.scale], ['shift', node.shift]] : [];
+    const held = (values: Float32Array | undefined) => values && Float32Source.of(values);
+    const arrays: [string, Float32Source | undefined][] = node.op === 'conv2d' || node.op === 'depthwise'
+      ? [['kernel', node.kernel], ['bias', held(node.bias)]]
+      : node.op === 'affine' ? [['scale', held(node.scale)], ['shift', held(node.shift)]] : [];
     for (const [role, values] of arrays) {
-      const bad = values ? firstNonFinite(values instanceof Float32Source ? values : Float32Source.of(values)) : undefined;
+      const bad = values && firstNonFinite(values);
       if (bad) {
         throw new ModelFormatError(`${label}: layer '${node.kerasName}' has a non-finite ${node.op === 'affine' ? `${node.source} ` : ''}${role} value (${bad.value} at index ${bad.index})`);
       }

@@ -54,9 +54,9 @@ type NodeFs = typeof import('node:fs');
 const SMALL_READ = 32 * 1024;
 
 /**
- * A file on disk (Node). Reads open it when it is not held open; every open after the first
- * checks that the file is still the one first opened, since weights that nothing has needed
- * yet are read from it later (the zennit rules that modify weights read them on the CPU).
+ * A file on disk (Node). Reads open it when it is not held open; every open checks that the
+ * file is still the one first looked at, since weights that nothing has needed yet are read
+ * from it later (a rule's modified weights, at explain time).
  */
 export class FileBytes extends ByteReader {
   readonly bytes = undefined;

@@ -14,15 +14,11 @@ const mappedRunBytes = reusableBuffer();
  * code that computes with it on the CPU.
  */
 export class Float32Source {
-  private held: Float32Array | undefined;
-
   private constructor(
-    readonly length: number, held: Float32Array | undefined,
+    readonly length: number, private held: Float32Array | undefined,
     private readonly stored?: { reader: ByteReader; position: number; elementSize: 2 | 4 | 8 },
     private readonly mapped?: { from: Float32Source; f: (value: number, index: number) => number },
-  ) {
-    this.held = held;
-  }
+  ) {}
 
   static of(values: Float32Array): Float32Source {
     return new Float32Source(values.length, values);

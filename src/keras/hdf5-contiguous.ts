@@ -13,7 +13,7 @@
  * loop.
  */
 
-import { MemoryBytes, type ByteReader } from '../io/byte-reader.js';
+import type { ByteReader } from '../io/byte-reader.js';
 
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 /** Header message types (IV.A.2). */
@@ -60,8 +60,7 @@ export class ContiguousDatasets {
   private constructor(private readonly file: ByteReader, private readonly offsetSize: number, private readonly lengthSize: number, private readonly endOfFile: number) {}
 
   /** Undefined for a file whose superblock this does not read (not at byte 0, a base address, odd field sizes). */
-  static open(file: ByteReader | Uint8Array): ContiguousDatasets | undefined {
-    const reader = file instanceof Uint8Array ? new MemoryBytes(file, 'HDF5 bytes') : file;
+  static open(reader: ByteReader): ContiguousDatasets | undefined {
     if (reader.size < 64) return undefined;
     const head = reader.at(0, 64);
     if (SIGNATURE.some((b, i) => head[i] !== b)) return undefined;

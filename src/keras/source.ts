@@ -6,11 +6,17 @@ export type ByteSource = string | URL | ArrayBuffer | Uint8Array;
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
+/** In Node, the file a path or a non-web URL names (readFile takes file: URLs and refuses the rest); else undefined. */
+function localFile(source: string | URL): string | URL | undefined {
+  return isNode && !/^(https?|blob|data):/i.test(source instanceof URL ? source.href : source) ? source : undefined;
+}
+
 export async function readBytes(source: ByteSource, what = 'model'): Promise<{ bytes: Uint8Array; label: string }> {
   if (source instanceof Uint8Array) return { bytes: source, label: `${what} bytes` };
   if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), label: `${what} bytes` };
   const text = source instanceof URL ? source.href : source;
-  if (/^(https?|blob|data):/i.test(text) || (!isNode && typeof text === 'string')) {
+  const file = localFile(source);
+  if (file === undefined) {
     let response: Response;
     try {
       response = await fetch(text);
@@ -21,9 +27,8 @@ export async function readBytes(source: ByteSource, what = 'model'): Promise<{ b
     return { bytes: new Uint8Array(await response.arrayBuffer()), label: text };
   }
   const { readFile } = await import('node:fs/promises');
-  const path = source instanceof URL ? source : text;
   try {
-    const buffer = await readFile(path);
+    const buffer = await readFile(file);
     // A plain Uint8Array over the Buffer's memory: copying a 500 MB model costs as much as reading it.
     return { bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), label: String(text) };
   } catch (e) {
@@ -42,11 +47,11 @@ const READ_WHOLE_BYTES = 4 * 1024 * 1024;
  * (see FileBytes); anything else is read whole, as readBytes does.
  */
 export async function openBytes(source: ByteSource, what = 'model'): Promise<ByteReader> {
-  const text = source instanceof URL ? source.href : source;
-  if (isNode && (source instanceof URL ? source.protocol === 'file:' : typeof text === 'string' && !/^(https?|blob|data):/i.test(text))) {
-    const { fileURLToPath } = await import('node:url');
-    const file = await FileBytes.open(source instanceof URL ? fileURLToPath(source) : (source as string), what);
-    if (file && file.size > READ_WHOLE_BYTES) return file;
+  const file = source instanceof Uint8Array || source instanceof ArrayBuffer ? undefined : localFile(source);
+  const path = typeof file === 'string' ? file : file?.protocol === 'file:' ? (await import('node:url')).fileURLToPath(file) : undefined;
+  if (path !== undefined) {
+    const onDisk = await FileBytes.open(path, what);
+    if (onDisk && onDisk.size > READ_WHOLE_BYTES) return onDisk;
   }
   const { bytes, label } = await readBytes(source, what);
   return new MemoryBytes(bytes, label);

@@ -5,7 +5,7 @@ import { activationDefines } from '../../gpu/shaders.js';
 import { spatial, type ForwardOp } from '../types.js';
 import { toHalf } from '../../gpu/half.js';
 import { reusableBuffer } from '../../io/byte-reader.js';
-import type { Float32Source } from '../../io/float32-source.js';
+import { RUN_VALUES, type Float32Source } from '../../io/float32-source.js';
 import { gemmGrid, tiling } from './tiling.js';
 import { WinogradKernel, winogradApplies, winogradForward } from './winograd.js';
 
@@ -31,8 +31,7 @@ export interface ConvWeights {
   winograd?: WinogradKernel;
 }
 
-/** Bytes per upload write: a run of the kernel's rows, read (or gathered) into memory that is reused. */
-const RUN_BYTES = 4 * 1024 * 1024;
+/** A chunk's columns of a run of the kernel's rows, gathered into memory that is reused. */
 const gatherBuffer = reusableBuffer();
 
 /**
@@ -45,8 +44,9 @@ const gatherBuffer = reusableBuffer();
 function uploadKernel(res: GpuResources, kernel: Float32Source, cols: number, chunks: readonly KernelChunk[], f16: boolean): void {
   const rows = kernel.length / cols;
   const bytes = f16 ? 2 : 4;
-  // An even number of rows per run keeps every run's offset a multiple of 4 bytes in f16.
-  const runRows = Math.min(rows, 2 * Math.max(1, Math.floor(RUN_BYTES / (8 * cols))));
+  // About RUN_VALUES values per run; an even number of rows keeps every run's offset a multiple
+  // of 4 bytes in f16.
+  const runRows = Math.min(rows, 2 * Math.max(1, Math.floor(RUN_VALUES / (2 * cols))));
   const widest = Math.max(0, ...chunks.filter((c) => c.count < cols).map((c) => c.count));
   const gather = new Float32Array(gatherBuffer(4 * runRows * widest), 0, runRows * widest);
   kernel.forEachRun(runRows * cols, (run, start) => {
