@@ -24,4 +24,23 @@ describe('pass timer', () => {
     timer.destroy();
     res.destroy();
   });
+
+  // Dawn rounds timestamps down to multiples of 65536 ns unless told not to (acquireGpu does, in
+  // Node): a profile of a small model would be a few ticks of that clock.
+  it('reads timestamps at full resolution, not rounded to 65.5 us', async () => {
+    const gpu = await testGpu();
+    const res = new GpuResources(gpu);
+    const passes = 200;
+    const timer = new PassTimer(gpu, res, passes);
+    const encoder = gpu.device.createCommandEncoder();
+    for (let i = 0; i < passes; i++) encoder.beginComputePass({ timestampWrites: timer.pass(`pass ${i}`) }).end();
+    timer.finish(encoder);
+    gpu.device.queue.submit([encoder.finish()]);
+    const totals = Object.values((await timer.read())!);
+    const quantum = 65536e-6;
+    const offGrid = totals.filter((ms) => Math.abs(ms / quantum - Math.round(ms / quantum)) > 1e-6);
+    expect(offGrid.length, `${totals.length} pass times, in ms: ${totals.slice(0, 8).join(', ')}`).toBeGreaterThan(passes / 2);
+    timer.destroy();
+    res.destroy();
+  });
 });
