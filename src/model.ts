@@ -315,7 +315,7 @@ export class Model {
         // Sleep through most of the expected run (mapWhenDone says why), then wait for the outputs.
         const perChunk = this.chunkMs.get(plan.input.buffer);
         const known = perChunk !== undefined && !Number.isNaN(perChunk);
-        const afterSleep = await mapWhenDone(readbacks.filter((b): b is GPUBuffer => b !== undefined), known ? sleepFor(perChunk) * chunks : undefined);
+        const afterSleep = await mapWhenDone(readbacks.filter((b): b is GPUBuffer => b !== undefined), known ? sleepFor(perChunk * chunks) : undefined);
         // A plan's first run may include compiling its kernels (lavapipe does so at the first
         // dispatch), so it sets no estimate (NaN).
         const waited = (performance.now() - started) / chunks;
