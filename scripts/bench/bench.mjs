@@ -1,13 +1,15 @@
 // Benchmark (not a test). For each model and batch size: load time (and the time to read the
 // file's bytes alone, and the upload's share of the load), forward and relevance times on the adapter (timestamp queries) for R-LRP
-// and EpsilonPlusFlat, wall time, the JS thread's CPU time, GFLOP/s per conv/dense layer (one
-// profiled run with a timestamp pair per dispatch) and GPU bytes held. Every run carries its own
+// and EpsilonPlusFlat, wall time, the JS thread's CPU time, GFLOP/s per conv/dense layer
+// (profiled runs with a timestamp pair per dispatch) and GPU bytes held. Every run carries its own
 // 100% line: a plain 1024^3 matmul (matmul-calibration.wgsl) timed the same way, once at the
-// start and again right before each row's profiled run (a shared host's CPU speed drifts over
-// minutes; each row's efficiency is against its own calibration). Medians of at least
+// start and again right before each row's profiled runs (a shared host's CPU speed drifts over
+// minutes; each row's efficiency is against its own calibration), and the pass floor: an almost
+// empty kernel timed as a profiled layer is, the adapter's fixed cost per profiled dispatch, and
+// the efficiency the row's layers would reach if each took only that. Medians of at least
 // --runs (default 3) runs after a warm-up; fast models run on until a second has passed (at most
-// 25 runs), since a millisecond explanation is a few ticks of lavapipe's 66 us clock and a
-// shared host's hiccups hit single runs. With --f16, batch 1 also runs with f16 kernels and
+// 25 runs), since a shared host's hiccups hit single runs of a millisecond explanation whole.
+// With --f16, batch 1 also runs with f16 kernels and
 // reports their error against f32. Prints a table and writes bench-results/bench.json.
 // Usage: node scripts/bench/bench.mjs [--apps] [--models a,b] [--runs N] [--batches 1,8] [--f16] [--out file.json]
 //   --apps    adds the Keras Applications models that scripts/keras-apps/setup.sh writes
@@ -89,6 +91,42 @@ async function calibrate(gpu, size = 1024) {
 }
 
 /**
+ * Median time of a kernel that does almost nothing (one workgroup adding 1 to 64 floats) in a
+ * timestamped pass of its own, as the profiled runs time every layer: the adapter's fixed cost
+ * per profiled dispatch, which no kernel of ours goes below.
+ */
+async function passFloor(gpu, count = 64) {
+  const d = gpu.device;
+  const code = '@group(0) @binding(0) var<storage, read_write> x: array<f32>;\n@compute @workgroup_size(64) fn main(@builtin(local_invocation_index) i: u32) { x[i] += 1.0; }';
+  const pipeline = await d.createComputePipelineAsync({ layout: 'auto', compute: { module: d.createShaderModule({ code }), entryPoint: 'main' } });
+  const x = d.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE });
+  const bindGroup = d.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: x } }] });
+  const querySet = d.createQuerySet({ type: 'timestamp', count: 2 * count });
+  const resolve = d.createBuffer({ size: 16 * count, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const readback = d.createBuffer({ size: 16 * count, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+  const times = [];
+  for (let r = 0; r < 3; r++) {
+    const encoder = d.createCommandEncoder();
+    for (let i = 0; i < count; i++) {
+      const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(1);
+      pass.end();
+    }
+    encoder.resolveQuerySet(querySet, 0, 2 * count, resolve, 0);
+    encoder.copyBufferToBuffer(resolve, 0, readback, 0, 16 * count);
+    d.queue.submit([encoder.finish()]);
+    await readback.mapAsync(GPUMapMode.READ);
+    const ticks = new BigInt64Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    if (r > 0) for (let i = 0; i < count; i++) times.push(Number(ticks[2 * i + 1] - ticks[2 * i]) / 1e6);
+  }
+  for (const b of [x, resolve, readback, querySet]) b.destroy();
+  return median(times);
+}
+
+/**
  * FLOPs of each conv/dense/depthwise layer's forward pass for a batch (its transposed pass does as
  * many), counted as a direct convolution: a Winograd layer's rate is the direct rate it equals.
  */
@@ -158,12 +196,21 @@ for (const { name, file } of models) {
     }
     row.forward_ms = row.rlrp_forward_ms;
     row.relevance_over_forward = row.rlrp_relevance_ms / row.rlrp_forward_ms;
-    // One profiled R-LRP run: a timestamp pair per dispatch gives each layer's GFLOP/s.
-    // The calibration right before the profiled run that the per-layer GFLOP/s come from.
+    // Profiled R-LRP runs: a timestamp pair per dispatch gives each layer's GFLOP/s.
+    // The calibration right before the profiled runs that the per-layer GFLOP/s come from.
     const rowCalibration = await calibrate(gpu);
     row.calibration_gflops = rowCalibration;
-    const profiled = await model.explain(x, { method: 'rlrp', profile: true });
-    if (profiled.timings?.passes) {
+    row.pass_floor_ms = await passFloor(gpu);
+    // Each pass's median over several profiled runs, as for the timings above: a single run's
+    // small passes take a shared host's hiccups whole.
+    const profiles = [];
+    for (let r = 0; r < runs || (r < 25 && profiles.reduce((a, p) => a + p.timings.forwardMs + p.timings.relevanceMs, 0) < 1000); r++) {
+      const result = await model.explain(x, { method: 'rlrp', profile: true });
+      if (!result.timings?.passes) break;
+      profiles.push(result);
+    }
+    const profiled = profiles.length ? { timings: { passes: Object.fromEntries(Object.keys(profiles[0].timings.passes).map((label) => [label, median(profiles.map((p) => p.timings.passes[label]))])) } } : undefined;
+    if (profiled) {
       const flops = layerFlops(model.graph, batch);
       const layers = [];
       // A layer's time is its kernel's, or its Winograd passes' together (labelled '<name> winograd ...').
@@ -188,6 +235,9 @@ for (const { name, file } of models) {
       row.conv_relevance_gflops = totalFlops / total('relevance_ms') / 1e6;
       row.conv_forward_efficiency = row.conv_forward_gflops / rowCalibration;
       row.conv_relevance_efficiency = row.conv_relevance_gflops / rowCalibration;
+      // The most these layers could reach if each took only the pass floor: below 1 where the
+      // adapter's fixed cost per dispatch, not our kernels, bounds the efficiency.
+      row.floor_bound_efficiency = totalFlops / (layers.length * row.pass_floor_ms) / 1e6 / rowCalibration;
     }
     if (values.f16 && batch === 1 && gpu.hasF16) {
       const half = await Model.load(file, { gpu, weightPrecision: 'f16' });
@@ -214,7 +264,7 @@ for (const { name, file } of models) {
 const columns = [
   ['model', 'model'], ['batch', 'batch'], ['calibration_gflops', 'calib GFLOP/s'], ['load_ms', 'load ms'], ['read_ms', 'read ms'], ['upload_ms', 'upload ms'], ['forward_ms', 'forward ms'], ['rlrp_relevance_ms', 'R-LRP rel ms'],
   ['relevance_over_forward', 'rel/fwd'], ['epsilon-plus-flat_relevance_ms', 'EPF rel ms'], ['rlrp_wall_ms', 'R-LRP wall ms'], ['epsilon-plus-flat_wall_ms', 'EPF wall ms'],
-  ['rlrp_js_cpu_share', 'JS CPU/wall'], ['conv_forward_gflops', 'conv fwd GFLOP/s'], ['conv_relevance_gflops', 'conv rel GFLOP/s'], ['conv_forward_efficiency', 'fwd eff'], ['conv_relevance_efficiency', 'rel eff'], ['rlrp_gpu_bytes', 'GPU MiB'], ['f16_forward_ms', 'f16 fwd ms'], ['f16_relevance_rel_l2', 'f16 rel err'],
+  ['rlrp_js_cpu_share', 'JS CPU/wall'], ['conv_forward_gflops', 'conv fwd GFLOP/s'], ['conv_relevance_gflops', 'conv rel GFLOP/s'], ['conv_forward_efficiency', 'fwd eff'], ['conv_relevance_efficiency', 'rel eff'], ['pass_floor_ms', 'pass floor ms'], ['floor_bound_efficiency', 'floor-bound eff'], ['rlrp_gpu_bytes', 'GPU MiB'], ['f16_forward_ms', 'f16 fwd ms'], ['f16_relevance_rel_l2', 'f16 rel err'],
 ];
 const format = (key, v) => (typeof v !== 'number' ? v ?? '-' : key.endsWith('bytes') ? (v / 2 ** 20).toFixed(0) : Number.isInteger(v) ? v : v < 0.01 ? v.toExponential(1) : v < 10 ? v.toFixed(2) : v.toFixed(0));
 console.log(`\nadapter: ${gpu.adapter}; calibration matmul ${calibration.toFixed(2)} GFLOP/s at the start (each row: its own); medians of ${runs} runs after a warm-up\n`);
