@@ -33,6 +33,7 @@ const CASES: Case[] = [
   { name: 'conv 1x1 stride 2 valid, softplus', batch: 2, make: (m) => m.layer('Conv2D', conv(4, [1, 1], { strides: [2, 2], padding: 'valid', activation: 'softplus' }), [m.input([6, 7, 3])], convVars([1, 1], 3, 4)) },
   { name: 'flatten + dense relu (small batch path)', batch: 3, make: (m) => m.layer('Dense', { units: 37, activation: 'relu' }, [m.layer('Flatten', {}, [m.input([3, 4, 5])])], { kernel: [60, 37], bias: [37] }) },
   { name: 'dense on rank-3 input (per position)', batch: 2, make: (m) => m.layer('Dense', { units: 7, activation: 'linear', use_bias: false }, [m.input([4, 5, 6])], { kernel: [6, 7] }) },
+  { name: 'dense of 20 units on a batch of 5 (vec4 columns in workgroups of 4, a partial row tile)', batch: 5, make: (m) => m.layer('Dense', { units: 20, activation: 'relu' }, [m.input([33])], { kernel: [33, 20], bias: [20] }) },
   { name: 'dense with batch 70 (wide tiles)', batch: 70, make: (m) => m.layer('Dense', { units: 9 }, [m.input([13])], { kernel: [13, 9], bias: [9] }) },
   { name: 'depthwise 3x3 stride 2 same, multiplier 2, relu', batch: 2, make: (m) => m.layer('DepthwiseConv2D', { kernel_size: [3, 3], strides: [2, 2], padding: 'same', depth_multiplier: 2, activation: 'relu', use_bias: true }, [m.input([9, 8, 4])], { kernel: [3, 3, 4, 2], bias: [8] }) },
   { name: 'depthwise 4x4 same (even), no bias', batch: 2, make: (m) => m.layer('DepthwiseConv2D', { kernel_size: [4, 4], padding: 'same', use_bias: false }, [m.input([7, 7, 3])], { kernel: [4, 4, 3, 1] }) },
