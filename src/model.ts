@@ -92,6 +92,8 @@ export class Model {
   private static readonly RELEVANCE_PLANS_KEPT = 3;
   /** Last wall time of one micro-batch per compiled plan (keyed by its input buffer), to pace read-backs. */
   private chunkMs = new WeakMap<GPUBuffer, number>();
+  /** Submissions so far, for sleepFor's occasional polled run. */
+  private submissions = 0;
   private destroyed = false;
   /** The last admitted call; the next one starts after it settles. */
   private tail: Promise<unknown> = Promise.resolve();
@@ -315,7 +317,7 @@ export class Model {
         // Sleep through most of the expected run (mapWhenDone says why), then wait for the outputs.
         const perChunk = this.chunkMs.get(plan.input.buffer);
         const known = perChunk !== undefined && !Number.isNaN(perChunk);
-        const afterSleep = await mapWhenDone(readbacks.filter((b): b is GPUBuffer => b !== undefined), known ? sleepFor(perChunk * chunks) : undefined);
+        const afterSleep = await mapWhenDone(readbacks.filter((b): b is GPUBuffer => b !== undefined), known ? sleepFor(perChunk * chunks, ++this.submissions) : undefined);
         // A plan's first run may include compiling its kernels (lavapipe does so at the first
         // dispatch), so it sets no estimate (NaN).
         const waited = (performance.now() - started) / chunks;

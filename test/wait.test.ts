@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { POLL_BELOW_MS, mapWhenDone, nextEstimate, sleepFor } from '../src/gpu/wait.js';
+import { POLL_BELOW_MS, POLL_TRIAL_EVERY, mapWhenDone, nextEstimate, sleepFor } from '../src/gpu/wait.js';
 import { testGpu } from './helpers/gpu.js';
 
 // mapWhenDone waits for a long kernel in short probes that cancel their map (Dawn's Node
@@ -61,34 +61,46 @@ describe('nextEstimate', () => {
     expect(nextEstimate(10, 9.6, 2)).toBe(9.6);
     expect(nextEstimate(10, 10.2, 0.3)).toBeCloseTo(9.5, 12);
     expect(nextEstimate(10, 40, 30)).toBe(12.5);
-    expect(sleepFor(20)).toBeCloseTo(19, 12);
+    expect(sleepFor(30)).toBeCloseTo(28.5, 12);
     // A run shorter than POLL_BELOW_MS is waited for at once.
     expect(sleepFor(POLL_BELOW_MS - 0.1)).toBe(0);
-    // Work of 20 ms whose outputs map 0.4 ms after it ends: the sleeps settle within two
-    // milliseconds short of it, from an estimate far too long or far too short.
-    const simulate = (work: number, start: number) => {
+    // Near the threshold, every POLL_TRIAL_EVERY-th run is polled for; far above it, none.
+    expect(sleepFor(POLL_BELOW_MS + 1, POLL_TRIAL_EVERY)).toBe(0);
+    expect(sleepFor(POLL_BELOW_MS + 1, POLL_TRIAL_EVERY + 1)).toBeGreaterThan(0);
+    expect(sleepFor(2 * POLL_BELOW_MS, POLL_TRIAL_EVERY)).toBeGreaterThan(0);
+    // Runs whose outputs map 0.4 ms after the work ends; `work(sleep)` is how long the work takes
+    // when the JS thread sleeps that long first.
+    const simulate = (work: (sleep: number) => number, start: number, trials = true) => {
       let estimate = start;
       const sleeps: number[] = [];
-      for (let run = 0; run < 80; run++) {
-        const sleep = sleepFor(estimate);
-        const mapped = Math.max(sleep, work) + 0.4;
+      for (let run = 1; run <= 100; run++) {
+        const sleep = sleepFor(estimate, trials ? run : 1);
+        const mapped = Math.max(sleep, work(sleep)) + 0.4;
         estimate = nextEstimate(estimate, mapped, mapped - sleep);
         sleeps.push(sleep);
       }
       return sleeps;
     };
+    // Work of 30 ms: the sleeps settle within two milliseconds short of it, from an estimate far
+    // too long or far too short.
     for (const start of [3, 80]) {
-      const sleeps = simulate(20, start);
+      const sleeps = simulate(() => 30, start);
       // Short of POLL_BELOW_MS the run is polled for: from 3 ms, the estimate grows past it.
       expect(sleeps[0]).toBe(start < POLL_BELOW_MS ? 0 : sleepFor(start));
       for (const sleep of sleeps.slice(-20)) {
-        expect(sleep, `from ${start} ms`).toBeLessThan(20.4);
-        expect(sleep, `from ${start} ms`).toBeGreaterThan(18);
+        expect(sleep, `from ${start} ms`).toBeLessThan(30.4);
+        expect(sleep, `from ${start} ms`).toBeGreaterThan(27);
       }
     }
     // Work shorter than POLL_BELOW_MS: once a too long estimate has shrunk below it, no sleeps.
-    const short = simulate(POLL_BELOW_MS / 2, 2 * POLL_BELOW_MS);
+    const short = simulate(() => POLL_BELOW_MS / 2, 2 * POLL_BELOW_MS);
     expect(short[0]).toBeGreaterThan(0);
     expect(short.slice(-60).every((sleep) => sleep === 0)).toBe(true);
+    // Work of 8 ms polled for that takes 13 ms when slept through (lavapipe's threads waking from
+    // idle cores): sleeping alone would keep the estimate above the threshold for good; the
+    // polled trials find the faster way and keep to it.
+    const slowedBySleeping = (sleep: number) => (sleep > 0 ? 13 : 8);
+    expect(simulate(slowedBySleeping, 21, false).slice(-20).every((sleep) => sleep > 0)).toBe(true);
+    expect(simulate(slowedBySleeping, 21).slice(-60).every((sleep) => sleep === 0)).toBe(true);
   });
 });

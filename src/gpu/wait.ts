@@ -49,11 +49,21 @@ const OVERSLEPT_MS = 1;
  */
 export const POLL_BELOW_MS = 12;
 
+/** Near POLL_BELOW_MS (up to twice it), one run in this many is polled for rather than slept through. */
+export const POLL_TRIAL_EVERY = 8;
+
 /**
- * How long to sleep through work estimated at `estimateMs` (nextEstimate): not at all where a
- * pending map does not poll (browsers), or for a short run.
+ * How long to sleep through work estimated at `estimateMs` (nextEstimate), for the `run`-th
+ * run of a model: not at all where a pending map does not poll (browsers), or for a short run.
+ * Sleeping slows a short run itself (the adapter's threads wake from idle cores), which could
+ * hold its estimate above POLL_BELOW_MS for good: near it, every POLL_TRIAL_EVERY-th run is
+ * polled for, and the estimate then follows that run's time, below the threshold or not.
  */
-export const sleepFor = (estimateMs: number) => (pendingMapsSpin && estimateMs >= POLL_BELOW_MS ? 0.95 * estimateMs : 0);
+export function sleepFor(estimateMs: number, run = 1): number {
+  if (!pendingMapsSpin || estimateMs < POLL_BELOW_MS) return 0;
+  if (estimateMs < 2 * POLL_BELOW_MS && run % POLL_TRIAL_EVERY === 0) return 0;
+  return 0.95 * estimateMs;
+}
 
 /**
  * The next estimate of a run, from the last one (undefined for none), the time until its outputs
