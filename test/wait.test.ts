@@ -61,7 +61,7 @@ describe('nextEstimate', () => {
     expect(nextEstimate(10, 9.6, 2)).toBe(9.6);
     expect(nextEstimate(10, 10.2, 0.3)).toBeCloseTo(9.5, 12);
     expect(nextEstimate(10, 40, 30)).toBe(12.5);
-    expect(sleepFor(30)).toBeCloseTo(28.5, 12);
+    expect(sleepFor(50)).toBeCloseTo(47.5, 12);
     // A run shorter than POLL_BELOW_MS is waited for at once.
     expect(sleepFor(POLL_BELOW_MS - 0.1)).toBe(0);
     // Near the threshold, every POLL_TRIAL_EVERY-th run is polled for; far above it, none.
@@ -81,26 +81,27 @@ describe('nextEstimate', () => {
       }
       return sleeps;
     };
-    // Work of 30 ms: the sleeps settle within two milliseconds short of it, from an estimate far
-    // too long or far too short.
-    for (const start of [3, 80]) {
-      const sleeps = simulate(() => 30, start);
+    // Work well above the threshold: the sleeps settle within a tenth short of it, from an
+    // estimate far too long or far too short.
+    const long = 2.5 * POLL_BELOW_MS;
+    for (const start of [3, 4 * long]) {
+      const sleeps = simulate(() => long, start);
       // Short of POLL_BELOW_MS the run is polled for: from 3 ms, the estimate grows past it.
       expect(sleeps[0]).toBe(start < POLL_BELOW_MS ? 0 : sleepFor(start));
       for (const sleep of sleeps.slice(-20)) {
-        expect(sleep, `from ${start} ms`).toBeLessThan(30.4);
-        expect(sleep, `from ${start} ms`).toBeGreaterThan(27);
+        expect(sleep, `from ${start} ms`).toBeLessThan(long + 0.4);
+        expect(sleep, `from ${start} ms`).toBeGreaterThan(0.9 * long);
       }
     }
     // Work shorter than POLL_BELOW_MS: once a too long estimate has shrunk below it, no sleeps.
     const short = simulate(() => POLL_BELOW_MS / 2, 2 * POLL_BELOW_MS);
     expect(short[0]).toBeGreaterThan(0);
     expect(short.slice(-60).every((sleep) => sleep === 0)).toBe(true);
-    // Work of 8 ms polled for that takes 13 ms when slept through (lavapipe's threads waking from
-    // idle cores): sleeping alone would keep the estimate above the threshold for good; the
-    // polled trials find the faster way and keep to it.
-    const slowedBySleeping = (sleep: number) => (sleep > 0 ? 13 : 8);
-    expect(simulate(slowedBySleeping, 21, false).slice(-20).every((sleep) => sleep > 0)).toBe(true);
-    expect(simulate(slowedBySleeping, 21).slice(-60).every((sleep) => sleep === 0)).toBe(true);
+    // Work that takes half the threshold polled for and 1.3 times it slept through (lavapipe's
+    // threads waking from idle cores): sleeping alone would keep the estimate above the threshold
+    // for good; the polled trials find the faster way and keep to it.
+    const slowedBySleeping = (sleep: number) => (sleep > 0 ? 1.3 : 0.5) * POLL_BELOW_MS;
+    expect(simulate(slowedBySleeping, 1.5 * POLL_BELOW_MS, false).slice(-20).every((sleep) => sleep > 0)).toBe(true);
+    expect(simulate(slowedBySleeping, 1.5 * POLL_BELOW_MS).slice(-60).every((sleep) => sleep === 0)).toBe(true);
   });
 });

@@ -42,12 +42,13 @@ const OVERSLEPT_MS = 1;
 /**
  * Runs expected to take less than this are waited for at once. Sleeping through a short run
  * costs more than the core the polling takes: the timer wakes late, and on a CPU adapter the
- * adapter's own threads wake slower from an idle core (lavapipe, 2 cores: fashion_cnn calls
- * 5.1 -> 2.7 ms, fashion_resnet 12.5 -> 9.9 ms, its outputs mapped after 10.4 ms sleeping and
- * 8 ms polling). From about 13 ms on, the polled core slows the work more than that
- * (fashion_resnet at batch 2: 14.9 ms sleeping, 15.9 ms polling; batch 4: 20.7 and 25.5 ms).
+ * adapter's own threads wake slower from idle cores, so the run itself takes longer (lavapipe,
+ * 2 cores: fashion_cnn calls 5.1 -> 2.7 ms; fashion_resnet's outputs mapped after 8 ms polling,
+ * 13-21 ms sleeping). Around 15 ms the two ways cost about the same (fashion_resnet at batch 2:
+ * 14.9 ms sleeping, 15.9 ms polling); beyond, the polled core slows the work more (batch 4:
+ * 20.7 and 25.5 ms).
  */
-export const POLL_BELOW_MS = 12;
+export const POLL_BELOW_MS = 20;
 
 /** Near POLL_BELOW_MS (up to twice it), one run in this many is polled for rather than slept through. */
 export const POLL_TRIAL_EVERY = 8;
