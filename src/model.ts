@@ -314,7 +314,7 @@ export class Model {
         timer.finish(encoder);
         const started = performance.now();
         device.queue.submit([encoder.finish()]);
-        // Sleep through most of the expected run (mapWhenDone says why), then wait for the outputs.
+        // Sleep through most of a long expected run (sleepFor says when, mapWhenDone why), then wait for the outputs.
         const perChunk = this.chunkMs.get(plan.input.buffer);
         const known = perChunk !== undefined && !Number.isNaN(perChunk);
         const afterSleep = await mapWhenDone(readbacks.filter((b): b is GPUBuffer => b !== undefined), known ? sleepFor(perChunk * chunks, ++this.submissions) : undefined);
