@@ -47,6 +47,42 @@ function mainThreadCpuMs() {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
 }
 
+/**
+ * Times of one kernel's dispatch, each in a timestamped pass of its own (as a profiled layer is
+ * timed): `rounds` submissions of `passes` passes, the first a warm-up. `pause(times)` is how long
+ * the JS thread sleeps before mapping each round's times (0: it waits at once).
+ */
+async function passTimes(gpu, code, buffers, workgroups, { passes, rounds, pause }) {
+  const d = gpu.device;
+  const pipeline = await d.createComputePipelineAsync({ layout: 'auto', compute: { module: d.createShaderModule({ code }), entryPoint: 'main' } });
+  const bindGroup = d.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+  const querySet = d.createQuerySet({ type: 'timestamp', count: 2 * passes });
+  const resolve = d.createBuffer({ size: 16 * passes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const readback = d.createBuffer({ size: 16 * passes, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+  const times = [];
+  for (let r = 0; r < rounds; r++) {
+    const encoder = d.createCommandEncoder();
+    for (let i = 0; i < passes; i++) {
+      const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(...workgroups);
+      pass.end();
+    }
+    encoder.resolveQuerySet(querySet, 0, 2 * passes, resolve, 0);
+    encoder.copyBufferToBuffer(resolve, 0, readback, 0, 16 * passes);
+    d.queue.submit([encoder.finish()]);
+    const ms = pause(times);
+    if (ms > 0) await new Promise((done) => setTimeout(done, ms));
+    await readback.mapAsync(GPUMapMode.READ);
+    const ticks = new BigInt64Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    if (r > 0) for (let i = 0; i < passes; i++) times.push(Number(ticks[2 * i + 1] - ticks[2 * i]) / 1e6);
+  }
+  for (const x of [resolve, readback, querySet]) x.destroy();
+  return times;
+}
+
 /** Median GFLOP/s of the calibration matmul, timed with a timestamp pair like every other pass, with the JS thread asleep. */
 async function calibrate(gpu, size = 1024) {
   const d = gpu.device;
@@ -62,31 +98,10 @@ async function calibrate(gpu, size = 1024) {
   const params = d.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   d.queue.writeBuffer(params, 0, new Uint32Array([size, size, size, 0]));
   const code = readFileSync(new URL('./matmul-calibration.wgsl', import.meta.url), 'utf8');
-  const pipeline = await d.createComputePipelineAsync({ layout: 'auto', compute: { module: d.createShaderModule({ code }), entryPoint: 'main' } });
-  const bindGroup = d.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [a, b, c, params].map((buffer, binding) => ({ binding, resource: { buffer } })) });
-  const querySet = d.createQuerySet({ type: 'timestamp', count: 2 });
-  const resolve = d.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const readback = d.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
-  const times = [];
-  for (let r = 0; r <= runs; r++) {
-    const encoder = d.createCommandEncoder();
-    const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(size / 64, size / 16);
-    pass.end();
-    encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
-    encoder.copyBufferToBuffer(resolve, 0, readback, 0, 16);
-    d.queue.submit([encoder.finish()]);
-    // The JS thread sleeps through the run (as the library's pacing does): a pending mapAsync
-    // polls and takes one of the adapter's cores, which halves the matmul on lavapipe.
-    await new Promise((resolve) => setTimeout(resolve, times.length ? 2 * Math.min(...times) : 1000));
-    await readback.mapAsync(GPUMapMode.READ);
-    const ticks = new BigInt64Array(readback.getMappedRange().slice(0));
-    readback.unmap();
-    if (r > 0) times.push(Number(ticks[1] - ticks[0]) / 1e6);
-  }
-  for (const x of [a, b, c, params, resolve, readback, querySet]) x.destroy();
+  // The JS thread sleeps through the run (as the library does for long runs): a pending mapAsync
+  // polls and takes one of the adapter's cores, which halves the matmul on lavapipe.
+  const times = await passTimes(gpu, code, [a, b, c, params], [size / 64, size / 16], { passes: 1, rounds: runs + 1, pause: (done) => (done.length ? 2 * Math.min(...done) : 1000) });
+  for (const x of [a, b, c, params]) x.destroy();
   return (2 * size ** 3) / median(times) / 1e6;
 }
 
@@ -95,34 +110,11 @@ async function calibrate(gpu, size = 1024) {
  * timestamped pass of its own, as the profiled runs time every layer: the adapter's fixed cost
  * per profiled dispatch, which no kernel of ours goes below.
  */
-async function passFloor(gpu, count = 64) {
-  const d = gpu.device;
+async function passFloor(gpu) {
   const code = '@group(0) @binding(0) var<storage, read_write> x: array<f32>;\n@compute @workgroup_size(64) fn main(@builtin(local_invocation_index) i: u32) { x[i] += 1.0; }';
-  const pipeline = await d.createComputePipelineAsync({ layout: 'auto', compute: { module: d.createShaderModule({ code }), entryPoint: 'main' } });
-  const x = d.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE });
-  const bindGroup = d.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: x } }] });
-  const querySet = d.createQuerySet({ type: 'timestamp', count: 2 * count });
-  const resolve = d.createBuffer({ size: 16 * count, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const readback = d.createBuffer({ size: 16 * count, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
-  const times = [];
-  for (let r = 0; r < 3; r++) {
-    const encoder = d.createCommandEncoder();
-    for (let i = 0; i < count; i++) {
-      const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, bindGroup);
-      pass.dispatchWorkgroups(1);
-      pass.end();
-    }
-    encoder.resolveQuerySet(querySet, 0, 2 * count, resolve, 0);
-    encoder.copyBufferToBuffer(resolve, 0, readback, 0, 16 * count);
-    d.queue.submit([encoder.finish()]);
-    await readback.mapAsync(GPUMapMode.READ);
-    const ticks = new BigInt64Array(readback.getMappedRange().slice(0));
-    readback.unmap();
-    if (r > 0) for (let i = 0; i < count; i++) times.push(Number(ticks[2 * i + 1] - ticks[2 * i]) / 1e6);
-  }
-  for (const b of [x, resolve, readback, querySet]) b.destroy();
+  const x = gpu.device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE });
+  const times = await passTimes(gpu, code, [x], [1], { passes: 64, rounds: 3, pause: () => 0 });
+  x.destroy();
   return median(times);
 }
 

@@ -17,7 +17,7 @@ const MAX_PAUSE_MS = 50;
  * MAX_PAUSE_MS after the work. Returns the milliseconds waited after the sleep: under a
  * millisecond when the work had ended before the sleep did.
  */
-export async function mapWhenDone(buffers: GPUBuffer[], expectedMs: number | undefined, minProbingMs = 20): Promise<number> {
+export async function mapWhenDone(buffers: GPUBuffer[], expectedMs: number | undefined, minProbingMs = POLL_BELOW_MS): Promise<number> {
   if (expectedMs) await delay(expectedMs);
   const awake = performance.now();
   const mapAll = () => buffers.map((b) => b.mapAsync(GPUMapMode.READ));

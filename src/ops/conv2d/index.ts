@@ -9,12 +9,6 @@ import { RUN_VALUES, type Float32Source } from '../../io/float32-source.js';
 import { gemmGrid, tiling } from './tiling.js';
 import { WinogradKernel, winogradApplies, winogradForward } from './winograd.js';
 
-/**
- * Conv2D and Dense (a 1x1 convolution over the last axis) through one implicit-GEMM kernel,
- * or, for large 3x3 stride-1 layers, Winograd F(2x2, 3x3) (winograd.ts). Weights larger than
- * one storage binding (VGG16's fc1 is 392 MiB) are split along the output channels into chunks
- * that each fit; every chunk is its own dispatch.
- */
 /** Output channels [start, start + count) of a kernel, in a buffer of their own. */
 export interface KernelChunk {
   buffer: GPUBuffer;
@@ -22,6 +16,12 @@ export interface KernelChunk {
   count: number;
 }
 
+/**
+ * Conv2D and Dense (a 1x1 convolution over the last axis) through one implicit-GEMM kernel,
+ * or, for large 3x3 stride-1 layers, Winograd F(2x2, 3x3) (winograd.ts). Weights larger than
+ * one storage binding (VGG16's fc1 is 392 MiB) are split along the output channels into chunks
+ * that each fit; every chunk is its own dispatch.
+ */
 export interface ConvWeights {
   chunks: KernelChunk[];
   bias?: GPUBuffer;
