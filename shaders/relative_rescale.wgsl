@@ -21,18 +21,19 @@ struct Params { perSample: u32, slots: u32, outSlot: u32, parts: u32, operands: 
 @group(0) @binding(3) var<uniform> p: Params;
 #if ${SELF_NORM}
 @group(0) @binding(5) var<storage, read> rel: array<f32>;
-//#include workgroup_pair_sum
 #else
 @group(0) @binding(4) var<storage, read> partials: array<f32>;
 
-// (sum |x|, sum x) of operand k's message for sample n.
-fn operandNorm(k: u32, n: u32, batch: u32) -> vec2<f32> {
-  var total = vec2(0.0);
+// This thread's share of the (sum |x|, sum x) of operand k's message for sample n: a GPU has
+// hundreds of parts per sample, too many for every thread to add up alone.
+fn operandNormShare(k: u32, n: u32, batch: u32, lid: u32) -> vec2<f32> {
+  var share = vec2(0.0);
   let first = (k * batch + n) * p.parts;
-  for (var j = 0u; j < p.parts; j++) { total += vec2(partials[(first + j) * 2u], partials[(first + j) * 2u + 1u]); }
-  return total;
+  for (var j = lid; j < p.parts; j += ${WG}u) { share += vec2(partials[(first + j) * 2u], partials[(first + j) * 2u + 1u]); }
+  return share;
 }
 #endif
+//#include workgroup_pair_sum
 
 // Workgroup row y is sample n and the x range strides over its Values (perSample counts
 // Values), so no thread divides by perSample (integer division is emulated per lane on CPU adapters).
@@ -61,16 +62,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
   }
 #else
   let wanted = stats[(n * p.slots + p.outSlot) * 2u];
-  var mass = 0.0;
-  for (var k = 0u; k < p.operands; k++) { mass += operandNorm(k, n, groups.y).x; }
+  var massShare = vec2(0.0);
+  for (var k = 0u; k < p.operands; k++) { massShare += operandNormShare(k, n, groups.y, lid); }
+  let mass = workgroupPairSum(lid, massShare).x;
+#if ${REPORT}
+  let own = workgroupPairSum(lid, operandNormShare(p.part, n, groups.y, lid));
+#endif
 #endif
   let empty = mass == 0.0;
 #if ${REPORT}
   if (gid.x == 0u) {
 #if ${SELF_NORM}
     let own = messageNorm;
-#else
-    let own = operandNorm(p.part, n, groups.y);
 #endif
     // |own| / mass <= 1: no overflow, as for the values below.
     stats[(n * p.slots + p.reportSlot) * 2u] = select((own.x / mass) * wanted, 0.0, empty);

@@ -48,4 +48,43 @@ describe('memory-bound kernels on CPU and GPU adapter shapes', () => {
       expect(diff / scale, method).toBeLessThanOrEqual(1e-5);
     }
   });
+
+  // A GPU splits a big tensor's norm into more parts per sample than a workgroup has threads
+  // (here 66 of 130x130x16 values against 64), which the rescale's threads then add up together;
+  // the Add's joint rescale reports its single-consumer operand's norm from those parts too.
+  it('same relevance where a rescale adds up more partial norms than it has threads', async () => {
+    const gpu = await testGpu();
+    const keras = () => {
+      const m = new SyntheticModel(rng(33));
+      const conv = (input: string, channels: number, activation: string) => m.layer('Conv2D', {
+        filters: 16, kernel_size: [3, 3], strides: [1, 1], padding: 'same', dilation_rate: [1, 1], activation, use_bias: true,
+      }, [input], { kernel: [3, 3, channels, 16], bias: [16] });
+      const a = conv(m.input([130, 130, 4]), 4, 'relu');
+      const sum = m.layer('Activation', { activation: 'relu' }, [m.layer('Add', {}, [a, conv(a, 16, 'linear')])]);
+      return m.build(m.layer('Dense', { units: 5 }, [m.layer('GlobalAveragePooling2D', {}, [sum])], { kernel: [16, 5], bias: [5] }));
+    };
+    const onCpuShape = await Model.fromKeras(keras(), { gpu: { ...gpu, cpu: true } });
+    const onGpuShape = await Model.fromKeras(keras(), { gpu: { ...gpu, cpu: false } });
+    models.push(onCpuShape, onGpuShape);
+    const input = randomArray(rng(7), 2 * 130 * 130 * 4, 1.5, 0.2);
+    for (const method of ['rlrp', 'rlrp-plus'] as const) {
+      const a = await onCpuShape.explain(input, { method, target: 1 });
+      const b = await onGpuShape.explain(input, { method, target: 1 });
+      let scale = 0;
+      let diff = 0;
+      for (let i = 0; i < a.relevance.length; i++) {
+        scale = Math.max(scale, Math.abs(a.relevance[i]));
+        diff = Math.max(diff, Math.abs(a.relevance[i] - b.relevance[i]));
+      }
+      expect(scale, method).toBeGreaterThan(0);
+      expect(diff / scale, method).toBeLessThanOrEqual(1e-5);
+      expect(b.layers.map((l) => l.name)).toEqual(a.layers.map((l) => l.name));
+      a.layers.forEach((layer, k) => {
+        for (let n = 0; n < 2; n++) {
+          expect(Math.abs(b.layers[k].l1[n] - layer.l1[n]), `${method} ${layer.name}`).toBeLessThanOrEqual(1e-5 * layer.l1[n]);
+          expect(Math.abs(b.layers[k].sum[n] - layer.sum[n]), `${method} ${layer.name}`).toBeLessThanOrEqual(1e-5 * layer.l1[n]);
+        }
+      });
+    }
+  });
 });
