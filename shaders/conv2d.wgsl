@@ -8,7 +8,10 @@
 // vec4 when WEIGHT_VEC (chunk width a multiple of 4), so that one load serves four FMAs. F16: the
 // kernel is stored in half precision and widened on load (accumulation stays f32). Workgroup z
 // picks one product of a batch of them (Winograd's slots, as 1x1 convolutions): the slice
-// strides offset src, kernel and output (zero for a plain convolution).
+// strides offset src, kernel and output (zero for a plain convolution). SPLIT_K > 1 (GPUs, a
+// product of few rows: dense layers on small batches) gives each output tile SPLIT_K threads,
+// workgroup z, that take every SPLIT_K-th input vector of each tap and add up their sums in
+// workgroup memory: a few hundred threads in all could not keep a GPU's memory busy.
 #if ${F16}
 enable f16;
 #endif
@@ -58,15 +61,20 @@ fn component(v: WeightVec, j: u32) -> f32 {
 #endif
 }
 
-@compute @workgroup_size(${WGN}, ${WGM}, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let row0 = gid.y * TM;
-  let col0 = gid.x * TN;
+const SPLIT_K = ${SPLIT_K}u;
+#if ${HAS_SPLIT_K}
+var<workgroup> sliceSums: array<WeightVec, ${WGN} * ${WGM} * ${SPLIT_K} * TM * COLS>;
+#endif
+
+@compute @workgroup_size(${WGN}, ${WGM}, ${SPLIT_K})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let row0 = (wid.y * ${WGM}u + lid.y) * TM;
+  let col0 = (wid.x * ${WGN}u + lid.x) * TN;
   let colsVec = p.N / WEIGHT_WIDTH;
   let inVecs = p.srcC / IN_WIDTH;
-  let srcBase = gid.z * p.srcSlice / IN_WIDTH;
-  let weightBase = gid.z * p.weightSlice / WEIGHT_WIDTH;
-  let outBase = gid.z * p.outSlice + p.outOffset;
+  let srcBase = wid.z * p.srcSlice / IN_WIDTH;
+  let weightBase = wid.z * p.weightSlice / WEIGHT_WIDTH;
+  let outBase = wid.z * p.outSlice + p.outOffset;
   // Where each row's window starts. Rows past M repeat the last row; they are not stored.
   var sampleRow: array<u32, TM>;
   var cornerY: array<i32, TM>;
@@ -95,7 +103,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         base[i] = select(0u, srcBase + ((sampleRow[i] + y) * p.srcW + x) * inVecs, inside[i]);
       }
       let tapRow = (ky * p.KW + kx) * p.srcC;
-      for (var c = 0u; c < inVecs; c++) {
+      for (var c = lid.z; c < inVecs; c += SPLIT_K) {
         var a: array<InVec, TM>;
         for (var i = 0u; i < TM; i++) { a[i] = select(InVec(), src[base[i] + c], inside[i]); }
         for (var l = 0u; l < IN_WIDTH; l++) {
@@ -109,6 +117,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
   }
 
+#if ${HAS_SPLIT_K}
+  // Slice k's sums at (tile, k): tile-major, so thread k = 0 adds up a contiguous run in order.
+  let tile = lid.y * ${WGN}u + lid.x;
+  for (var e = 0u; e < TM * COLS; e++) { sliceSums[(tile * SPLIT_K + lid.z) * TM * COLS + e] = acc[e]; }
+  workgroupBarrier();
+  if (lid.z != 0u) { return; }
+  for (var k = 1u; k < SPLIT_K; k++) {
+    for (var e = 0u; e < TM * COLS; e++) { acc[e] += sliceSums[(tile * SPLIT_K + k) * TM * COLS + e]; }
+  }
+#endif
   for (var i = 0u; i < TM; i++) {
     let row = row0 + i;
     if (row >= p.M) { break; }

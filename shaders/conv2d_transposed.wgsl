@@ -11,7 +11,9 @@
 // a < 0, so that a * W' = max(a * W, 0) (R-LRP+). ACCUMULATE adds to out (later weight chunks,
 // several consumers of one tensor). F16: the kernel is stored in half precision. Without
 // TIMES_ACT the plain product W'^T R is stored (Winograd's slot products, as 1x1 convolutions
-// whose slices follow the phases in workgroup z, offset by the slice strides).
+// whose slices follow the phases in workgroup z, offset by the slice strides). SPLIT_K > 1
+// (GPUs, few rows: dense layers on small batches) gives each output tile SPLIT_K threads that
+// take every SPLIT_K-th vector of the sum and add up their shares in workgroup memory.
 #if ${F16}
 enable f16;
 #endif
@@ -45,14 +47,32 @@ fn dot4(a: WeightVec, b: WeightVec) -> f32 {
 #endif
 }
 
-@compute @workgroup_size(${WGN}, ${WGM}, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+const SPLIT_K = ${SPLIT_K}u;
+#if ${HAS_SPLIT_K}
+var<workgroup> sliceSums: array<f32, ${WGN} * ${WGM} * ${SPLIT_K} * TM * TN>;
+
+// Thread k = 0 of each tile gets the sum of its SPLIT_K threads' `part` (the others keep partial
+// sums). Slice k's values at (tile, k), tile-major, so k = 0 adds up a contiguous run in order.
+fn sumSlices(part: ptr<function, array<f32, TM * TN>>, tile: u32, k: u32) {
+  for (var e = 0u; e < TM * TN; e++) { sliceSums[(tile * SPLIT_K + k) * TM * TN + e] = (*part)[e]; }
+  workgroupBarrier();
+  if (k == 0u) {
+    for (var other = 1u; other < SPLIT_K; other++) {
+      for (var e = 0u; e < TM * TN; e++) { (*part)[e] += sliceSums[(tile * SPLIT_K + other) * TM * TN + e]; }
+    }
+  }
+  workgroupBarrier();
+}
+#endif
+
+@compute @workgroup_size(${WGN}, ${WGM}, ${SPLIT_K})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   // Slice z is one residue pair (ry, rx) below min(K, stride): the phase (ry - pad) mod stride
   // is reached by taps ry, ry + stride, ... (Keras allows dilation only with stride 1). Phases
   // that no tap reaches (a kernel smaller than its stride) get no slice; the caller clears them.
   let taps = vec2<u32>(min(p.KH, ${SH}u), min(p.KW, ${SW}u));
-  let phase = gid.z % (taps.x * taps.y);
-  let product = gid.z / (taps.x * taps.y);
+  let phase = wid.z % (taps.x * taps.y);
+  let product = wid.z / (taps.x * taps.y);
   let ry = phase / taps.y;
   let rx = phase % taps.y;
   let relBase = product * p.relSlice / WEIGHT_WIDTH;
@@ -64,9 +84,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let phaseH = (p.gridH + ${SH} - 1u - phaseY) / ${SH};
   let phaseW = (p.gridW + ${SW} - 1u - phaseX) / ${SW};
   let M = p.batch * phaseH * phaseW;
-  let row0 = gid.y * TM;
-  let col0 = gid.x * TN;
+  let row0 = (wid.y * ${WGM}u + lid.y) * TM;
+  let col0 = (wid.x * ${WGN}u + lid.x) * TN;
+#if ${HAS_SPLIT_K}
+  // Only whole workgroups past M leave: the others' threads all reach the barriers.
+  if (wid.y * ${WGM}u * TM >= M) { return; }
+#else
   if (row0 >= M) { return; }
+#endif
   let vecs = p.count / WEIGHT_WIDTH;
   // Rows past M repeat the last row and columns past N the last column; neither is stored.
   var sampleRow: array<u32, TM>;
@@ -105,7 +130,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         base[i] = select(0u, relBase + (((sampleRow[i] + oy) * p.srcW + ox) * p.relStride + p.relOffset) / WEIGHT_WIDTH, hit[i]);
       }
       let tap = (ky * p.KW + kx) * p.N;
-      for (var c = 0u; c < vecs; c++) {
+      for (var c = lid.z; c < vecs; c += SPLIT_K) {
         var r: array<WeightVec, TM>;
         for (var i = 0u; i < TM; i++) { r[i] = select(WeightVec(), rel[base[i] + c], hit[i]); }
         for (var j = 0u; j < TN; j++) {
@@ -127,6 +152,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
   }
 
+#if ${HAS_SPLIT_K}
+  let tile = lid.y * ${WGN}u + lid.x;
+  sumSlices(&acc, tile, lid.z);
+#if ${PLUS}
+  sumSlices(&accNeg, tile, lid.z);
+#endif
+  if (lid.z != 0u) { return; }
+#endif
   for (var i = 0u; i < TM; i++) {
     if (row0 + i >= M) { break; }
     for (var j = 0u; j < TN; j++) {

@@ -15,7 +15,7 @@ import { randomArray, rng, SyntheticModel } from './helpers/synthetic.js';
 // strides, 'same' padding with even kernels, dilation, batch > 1, and every activation.
 // Tolerance: max |gpu - ref| <= 1e-4 * max |ref| per compared tensor.
 
-type Case = { name: string; batch: number; make: (m: SyntheticModel) => string; layers?: string[]; limits?: Partial<Gpu['limits']> };
+type Case = { name: string; batch: number; make: (m: SyntheticModel) => string; layers?: string[]; limits?: Partial<Gpu['limits']>; gpuShapes?: boolean };
 
 const conv = (filters: number, kernel: number[], extra: Record<string, unknown> = {}) => ({
   filters, kernel_size: kernel, strides: [1, 1], padding: 'same', dilation_rate: [1, 1], activation: 'linear', use_bias: true, ...extra,
@@ -83,6 +83,17 @@ const CASES: Case[] = [
       return m.layer('Dense', { units: 100, activation: 'relu' }, [m.layer('Flatten', {}, [m.layer('MaxPooling2D', { pool_size: [2, 2] }, [c])])], { kernel: [64, 100], bias: [100] }, 0.2);
     },
   },
+  // GPU shapes: a product of few rows splits its sum over K among 32 threads per tile.
+  { name: 'GPU shapes: dense of 37 units on a batch of 3 (scalar columns, fewer input vectors than K threads)', batch: 3, gpuShapes: true, make: (m) => m.layer('Dense', { units: 37, activation: 'relu' }, [m.layer('Flatten', {}, [m.input([3, 4, 5])])], { kernel: [60, 37], bias: [37] }) },
+  { name: 'GPU shapes: dense of 52 units on a batch of 5 over 1000 inputs (vec4 columns, long K)', batch: 5, gpuShapes: true, make: (m) => m.layer('Dense', { units: 52, activation: 'tanh' }, [m.input([1000])], { kernel: [1000, 52], bias: [52] }, 0.1) },
+  { name: 'GPU shapes: dense over 333 scalar inputs, batch 2, no bias', batch: 2, gpuShapes: true, make: (m) => m.layer('Dense', { units: 12, use_bias: false }, [m.input([333])], { kernel: [333, 12] }, 0.1) },
+  {
+    name: 'GPU shapes: tiny binding limit, dense weights split along outputs', batch: 10, gpuShapes: true, limits: { maxStorageBufferBindingSize: 4096 },
+    make: (m) => {
+      const c = m.layer('Conv2D', conv(4, [3, 3], { activation: 'relu' }), [m.input([8, 8, 4])], convVars([3, 3], 4, 4));
+      return m.layer('Dense', { units: 100, activation: 'relu' }, [m.layer('Flatten', {}, [m.layer('MaxPooling2D', { pool_size: [2, 2] }, [c])])], { kernel: [64, 100], bias: [100] }, 0.2);
+    },
+  },
 ];
 
 function relativeError(gpu: Float32Array, ref: Float64Array): number {
@@ -101,7 +112,7 @@ describe('forward kernels match the float64 reference', () => {
 
   CASES.forEach((c, index) => {
     it(c.name, async () => {
-      const { model, random } = await syntheticOnGpu(1000 + index, c.make, c.limits);
+      const { model, random } = await syntheticOnGpu(1000 + index, c.make, c.limits, c.gpuShapes);
       const gpu = model.gpu;
       models.push(model);
       const input = randomArray(random, c.batch * sizeOf(model.info.inputShape), 2);

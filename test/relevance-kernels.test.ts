@@ -19,7 +19,7 @@ const convVars = (k: number[], cin: number, filters: number) => ({ kernel: [k[0]
 const bnVars = (c: number) => ({ gamma: [c], beta: [c], moving_mean: [c], moving_variance: [c] });
 
 /** `pixels`: inputs in 0..255, as the Rescaling layer of that model expects. */
-type Case = { name: string; batch: number; pixels?: boolean; make: (m: SyntheticModel) => string; limits?: Partial<Gpu['limits']> };
+type Case = { name: string; batch: number; pixels?: boolean; make: (m: SyntheticModel) => string; limits?: Partial<Gpu['limits']>; gpuShapes?: boolean };
 
 const CASES: Case[] = [
   {
@@ -90,6 +90,17 @@ const CASES: Case[] = [
       return m.layer('Dense', { units: 6 }, [d], { kernel: [100, 6], bias: [6] }, 0.2);
     },
   },
+  {
+    // A GPU's dense products on a small batch: 32 threads share each tile's sum, forward and
+    // message; vec4 and scalar columns, a weight split along outputs (later chunks add).
+    name: 'GPU shapes: dense layers on a batch of 3, one split along outputs', batch: 3, gpuShapes: true, limits: { maxStorageBufferBindingSize: 4096 },
+    make: (m) => {
+      const c = m.layer('Conv2D', conv(4, [3, 3], { activation: 'relu' }), [m.input([8, 8, 4])], convVars([3, 3], 4, 4));
+      const d = m.layer('Dense', { units: 100, activation: 'elu' }, [m.layer('Flatten', {}, [m.layer('MaxPooling2D', { pool_size: [2, 2] }, [c])])], { kernel: [64, 100], bias: [100] }, 0.2);
+      const e = m.layer('Dense', { units: 37, activation: 'tanh' }, [d], { kernel: [100, 37], bias: [37] }, 0.2);
+      return m.layer('Dense', { units: 6 }, [e], { kernel: [37, 6], bias: [6] }, 0.3);
+    },
+  },
 ];
 
 /** GPU method and options, and the reference's name for it. */
@@ -137,7 +148,7 @@ describe('GPU relevance matches the float64 reference', () => {
   CASES.forEach((c, index) => {
     let built: Promise<{ model: Model; input: Float32Array }> | undefined;
     const build = () => (built ??= (async () => {
-      const { model, random } = await syntheticOnGpu(500 + index, c.make, c.limits);
+      const { model, random } = await syntheticOnGpu(500 + index, c.make, c.limits, c.gpuShapes);
       models.push(model);
       const per = sizeOf(model.info.inputShape);
       const input = c.pixels ? randomArray(random, c.batch * per, 127.5, 127.5) : randomArray(random, c.batch * per, 1.5, 0.2);

@@ -5,7 +5,7 @@ import { randomArray, rng, SyntheticModel } from './helpers/synthetic.js';
 
 // Memory-bound kernels (stream.wgsl: element-wise, norms, rescale, pooling, region copies) take their workgroup size, count and vector width from the
 // adapter: CPU adapters get a few 8-wide workgroups that loop long, GPUs 64-wide ones, one per
-// Value. CI only has CPU adapters, so the GPU shape is forced here on the same device and must
+// Value (and a GPU's products of few rows split their sums over K, see kernels.test.ts). CI only has CPU adapters, so the GPU shape is forced here on the same device and must
 // give the same numbers (within float32 reordering of the norms' sums), with vec4 and scalar
 // Values both present: 8 channels (vec4) and 3 channels over odd sizes (scalar).
 describe('memory-bound kernels on CPU and GPU adapter shapes', () => {
@@ -41,7 +41,9 @@ describe('memory-bound kernels on CPU and GPU adapter shapes', () => {
       const method = `${options.method}${'skip' in options ? ' ratio' : ''}`;
       const a = await onCpuShape.explain(input, { ...options, target: 2, low: -1.3, high: 1.7 });
       const b = await onGpuShape.explain(input, { ...options, target: 2, low: -1.3, high: 1.7 });
-      expect(Array.from(b.logits)).toEqual(Array.from(a.logits));
+      // The dense head's product on 3 rows splits its sums on a GPU: the same logits up to float32 reordering.
+      const logitScale = Math.max(...a.logits.map(Math.abs));
+      a.logits.forEach((v, i) => expect(Math.abs(b.logits[i] - v), method).toBeLessThanOrEqual(1e-5 * logitScale));
       const scale = Math.max(...a.relevance.map(Math.abs));
       expect(scale, method).toBeGreaterThan(0);
       const diff = Math.max(...a.relevance.map((v, i) => Math.abs(v - b.relevance[i])));

@@ -13,14 +13,15 @@ export function testGpu(): Promise<Gpu> {
 
 /**
  * Builds a synthetic Keras model on the test GPU, optionally with the adapter's limits
- * lowered (to force weight chunking and micro-batches). Returns the model and the seeded
- * random source, to draw inputs from.
+ * lowered (to force weight chunking and micro-batches), or with the kernel shapes of a GPU
+ * (`gpuShapes`: CI's adapters are all CPUs). Returns the model and the seeded random source, to
+ * draw inputs from.
  */
-export async function syntheticOnGpu(seed: number, make: (m: SyntheticModel) => string, limits?: Partial<Gpu['limits']>): Promise<{ model: Model; random: () => number }> {
+export async function syntheticOnGpu(seed: number, make: (m: SyntheticModel) => string, limits?: Partial<Gpu['limits']>, gpuShapes = false): Promise<{ model: Model; random: () => number }> {
   const random = rng(seed);
   const synthetic = new SyntheticModel(random);
   const keras = synthetic.build(make(synthetic));
   const real = await testGpu();
-  const gpu = limits ? { ...real, limits: { ...real.limits, ...limits } } : real;
+  const gpu = limits || gpuShapes ? { ...real, limits: { ...real.limits, ...limits }, cpu: real.cpu && !gpuShapes } : real;
   return { model: await Model.fromKeras(keras, { gpu }), random };
 }

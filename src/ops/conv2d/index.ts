@@ -6,7 +6,7 @@ import { spatial, type ForwardOp } from '../types.js';
 import { toHalf } from '../../gpu/half.js';
 import { reusableBuffer } from '../../io/byte-reader.js';
 import { RUN_VALUES, type Float32Source } from '../../io/float32-source.js';
-import { gemmGrid, tiling } from './tiling.js';
+import { gemmDefines, gemmGrid, productTiling } from './tiling.js';
 import { WinogradKernel, winogradApplies, winogradForward } from './winograd.js';
 
 /** Output channels [start, start + count) of a kernel, in a buffer of their own. */
@@ -95,8 +95,8 @@ export const conv2dOp: ForwardOp<ConvNode, ConvWeights> = {
     const dispatches: Dispatch[] = [];
     for (const chunk of weights.chunks) {
       const vecOut = chunk.count % 4 === 0;
-      const tile = tiling(m, chunk.count, vecOut ? 4 : 1);
-      const pipeline = await res.pipeline('conv2d', { ...tile, VEC_IN: inC % 4 === 0, WEIGHT_VEC: vecOut, F16: weights.f16, HAS_BIAS: !!weights.bias, ...activationDefines(activation) });
+      const tile = productTiling(res, m, chunk.count, vecOut ? 4 : 1);
+      const pipeline = await res.pipeline('conv2d', { ...gemmDefines(tile), VEC_IN: inC % 4 === 0, WEIGHT_VEC: vecOut, F16: weights.f16, HAS_BIAS: !!weights.bias, ...activationDefines(activation) });
       const params = res.uniform([
         m, chunk.count, inH, inW, inC, outH, outW, w.kernel[0], w.kernel[1], w.strides[0], w.strides[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2], outC, chunk.start,
       ], `${node.kerasName} params`);

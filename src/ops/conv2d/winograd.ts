@@ -2,7 +2,7 @@ import { sizeOf, type Activation, type ConvNode, type Shape } from '../../graph/
 import type { Dispatch, GpuResources, TensorRef } from '../../gpu/resources.js';
 import { activationDefines } from '../../gpu/shaders.js';
 import { spatial } from '../types.js';
-import { gemmGrid, tiling } from './tiling.js';
+import { gemmDefines, gemmGrid, tiling } from './tiling.js';
 
 /**
  * 3x3 stride-1 convolutions through Winograd F(2x2, 3x3) (winograd_slots.wgsl): each 2x2 block
@@ -113,8 +113,8 @@ async function correlate(res: GpuResources, winograd: WinogradKernel, batch: num
   });
   const tile = layer ? tiling(chunk, dstC, 4) : tiling(chunk, dstC);
   const gemmPipeline = layer
-    ? await res.pipeline('conv2d', { ...tile, VEC_IN: true, WEIGHT_VEC: true, F16: winograd.f16, HAS_BIAS: false, ...activationDefines({ kind: 'linear' }) })
-    : await res.pipeline('conv2d_transposed', { ...tile, WEIGHT_VEC: true, F16: winograd.f16, PLUS: false, ACCUMULATE: false, SH: 1, SW: 1, TIMES_ACT: false });
+    ? await res.pipeline('conv2d', { ...gemmDefines(tile), VEC_IN: true, WEIGHT_VEC: true, F16: winograd.f16, HAS_BIAS: false, ...activationDefines({ kind: 'linear' }) })
+    : await res.pipeline('conv2d_transposed', { ...gemmDefines(tile), WEIGHT_VEC: true, F16: winograd.f16, PLUS: false, ACCUMULATE: false, SH: 1, SW: 1, TIMES_ACT: false });
 
   const dispatches: Dispatch[] = [];
   for (let first = 0; first < tiles; first += chunk) {
