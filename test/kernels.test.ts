@@ -83,15 +83,16 @@ const CASES: Case[] = [
       return m.layer('Dense', { units: 100, activation: 'relu' }, [m.layer('Flatten', {}, [m.layer('MaxPooling2D', { pool_size: [2, 2] }, [c])])], { kernel: [64, 100], bias: [100] }, 0.2);
     },
   },
-  // GPU shapes: a product of few rows splits its sum over K among 32 threads per tile.
-  { name: 'GPU shapes: dense of 37 units on a batch of 3 (scalar columns, fewer input vectors than K threads)', batch: 3, gpuShapes: true, make: (m) => m.layer('Dense', { units: 37, activation: 'relu' }, [m.layer('Flatten', {}, [m.input([3, 4, 5])])], { kernel: [60, 37], bias: [37] }) },
+  // GPU shapes: a product with few threads and long sums splits each sum over K among 32 threads.
+  { name: 'GPU shapes: dense of 37 units on a batch of 3 (scalar columns)', batch: 3, gpuShapes: true, make: (m) => m.layer('Dense', { units: 37, activation: 'relu' }, [m.layer('Flatten', {}, [m.input([4, 8, 5])])], { kernel: [160, 37], bias: [37] }, 0.2) },
   { name: 'GPU shapes: dense of 52 units on a batch of 5 over 1000 inputs (vec4 columns, long K)', batch: 5, gpuShapes: true, make: (m) => m.layer('Dense', { units: 52, activation: 'tanh' }, [m.input([1000])], { kernel: [1000, 52], bias: [52] }, 0.1) },
   { name: 'GPU shapes: dense over 333 scalar inputs, batch 2, no bias', batch: 2, gpuShapes: true, make: (m) => m.layer('Dense', { units: 12, use_bias: false }, [m.input([333])], { kernel: [333, 12] }, 0.1) },
+  { name: 'GPU shapes: 3x3 conv over 128 channels, 5x6 same, 60 rows', batch: 2, gpuShapes: true, make: (m) => m.layer('Conv2D', conv(20, [3, 3], { activation: 'relu' }), [m.input([5, 6, 128])], convVars([3, 3], 128, 20), 0.1) },
   {
     name: 'GPU shapes: tiny binding limit, dense weights split along outputs', batch: 10, gpuShapes: true, limits: { maxStorageBufferBindingSize: 4096 },
     make: (m) => {
-      const c = m.layer('Conv2D', conv(4, [3, 3], { activation: 'relu' }), [m.input([8, 8, 4])], convVars([3, 3], 4, 4));
-      return m.layer('Dense', { units: 100, activation: 'relu' }, [m.layer('Flatten', {}, [m.layer('MaxPooling2D', { pool_size: [2, 2] }, [c])])], { kernel: [64, 100], bias: [100] }, 0.2);
+      const c = m.layer('Conv2D', conv(8, [3, 3], { activation: 'relu' }), [m.input([8, 8, 4])], convVars([3, 3], 4, 8));
+      return m.layer('Dense', { units: 100, activation: 'relu' }, [m.layer('Flatten', {}, [m.layer('MaxPooling2D', { pool_size: [2, 2] }, [c])])], { kernel: [128, 100], bias: [100] }, 0.2);
     },
   },
 ];

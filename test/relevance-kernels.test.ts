@@ -91,14 +91,17 @@ const CASES: Case[] = [
     },
   },
   {
-    // A GPU's dense products on a small batch: 32 threads share each tile's sum, forward and
-    // message; vec4 and scalar columns, a weight split along outputs (later chunks add).
-    name: 'GPU shapes: dense layers on a batch of 3, one split along outputs', batch: 3, gpuShapes: true, limits: { maxStorageBufferBindingSize: 4096 },
+    // A GPU's products with few threads and long sums split them over K among 32 threads, forward
+    // and message: conv3's forward and conv2's message (128 channels), the dense layers both ways
+    // (vec4 and scalar columns), dense1's message in two weight chunks (128 columns split, 32 not).
+    name: 'GPU shapes: split sums in convolutions and dense layers on a batch of 3', batch: 3, gpuShapes: true, limits: { maxStorageBufferBindingSize: 131072 },
     make: (m) => {
-      const c = m.layer('Conv2D', conv(4, [3, 3], { activation: 'relu' }), [m.input([8, 8, 4])], convVars([3, 3], 4, 4));
-      const d = m.layer('Dense', { units: 100, activation: 'elu' }, [m.layer('Flatten', {}, [m.layer('MaxPooling2D', { pool_size: [2, 2] }, [c])])], { kernel: [64, 100], bias: [100] }, 0.2);
-      const e = m.layer('Dense', { units: 37, activation: 'tanh' }, [d], { kernel: [100, 37], bias: [37] }, 0.2);
-      return m.layer('Dense', { units: 6 }, [e], { kernel: [37, 6], bias: [6] }, 0.3);
+      const c1 = m.layer('Conv2D', conv(8, [3, 3], { activation: 'relu' }), [m.input([8, 8, 4])], convVars([3, 3], 4, 8));
+      const c2 = m.layer('Conv2D', conv(128, [3, 3], { activation: 'relu' }), [m.layer('MaxPooling2D', { pool_size: [2, 2] }, [c1])], convVars([3, 3], 8, 128), 0.3);
+      const c3 = m.layer('Conv2D', conv(16, [3, 3], { activation: 'tanh' }), [c2], convVars([3, 3], 128, 16), 0.1);
+      const d1 = m.layer('Dense', { units: 160, activation: 'elu' }, [m.layer('Flatten', {}, [c3])], { kernel: [256, 160], bias: [160] }, 0.1);
+      const d2 = m.layer('Dense', { units: 37, activation: 'tanh' }, [d1], { kernel: [160, 37], bias: [37] }, 0.2);
+      return m.layer('Dense', { units: 6 }, [d2], { kernel: [37, 6], bias: [6] }, 0.3);
     },
   },
 ];

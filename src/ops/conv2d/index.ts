@@ -95,7 +95,7 @@ export const conv2dOp: ForwardOp<ConvNode, ConvWeights> = {
     const dispatches: Dispatch[] = [];
     for (const chunk of weights.chunks) {
       const vecOut = chunk.count % 4 === 0;
-      const tile = productTiling(res, m, chunk.count, vecOut ? 4 : 1);
+      const tile = productTiling(res, m, chunk.count, inC % 4 === 0 ? inC / 4 : inC, vecOut ? 4 : 1);
       const pipeline = await res.pipeline('conv2d', { ...gemmDefines(tile), VEC_IN: inC % 4 === 0, WEIGHT_VEC: vecOut, F16: weights.f16, HAS_BIAS: !!weights.bias, ...activationDefines(activation) });
       const params = res.uniform([
         m, chunk.count, inH, inW, inC, outH, outW, w.kernel[0], w.kernel[1], w.strides[0], w.strides[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2], outC, chunk.start,

@@ -21,7 +21,6 @@ export async function convMessage(res: GpuResources, node: ConvNode, weights: Co
   // Strided layers run one grid slice per phase (workgroup z); m counts the largest phase's rows (phase 0).
   const [sh, sw] = w.strides;
   const m = batch * Math.ceil(inH / sh) * Math.ceil(inW / sw);
-  const tile = productTiling(res, m, inC);
   // Only phases some tap reaches get a slice (a kernel smaller than its stride, as ResNet's 1x1
   // stride-2 convolutions, reaches one in four); the others are cleared first unless added to.
   const slices = Math.min(w.kernel[0], sh) * Math.min(w.kernel[1], sw);
@@ -29,8 +28,11 @@ export async function convMessage(res: GpuResources, node: ConvNode, weights: Co
   const clear = slices < sh * sw && !accumulate;
   if (clear) dispatches.push(await inputModifier(res, `${node.kerasName} relevance`, batch * inH * inW * inC, 'zeros', undefined, io.out));
   for (const [i, chunk] of weights.chunks.entries()) {
+    const weightVec = chunk.count % 4 === 0 && outC % 4 === 0 && chunk.start % 4 === 0;
+    // The sum runs over this chunk's output channels, read as vectors of WEIGHT_VEC's width.
+    const tile = productTiling(res, m, inC, weightVec ? chunk.count / 4 : chunk.count);
     const pipeline = await res.pipeline('conv2d_transposed', {
-      ...gemmDefines(tile), WEIGHT_VEC: chunk.count % 4 === 0 && outC % 4 === 0 && chunk.start % 4 === 0, F16: weights.f16, PLUS: plus, ACCUMULATE: accumulate || clear || i > 0, SH: w.strides[0], SW: w.strides[1], TIMES_ACT: true,
+      ...gemmDefines(tile), WEIGHT_VEC: weightVec, F16: weights.f16, PLUS: plus, ACCUMULATE: accumulate || clear || i > 0, SH: w.strides[0], SW: w.strides[1], TIMES_ACT: true,
     });
     const params = res.uniform([
       batch, inC, outH, outW, chunk.count, inH, inW, w.kernel[0], w.kernel[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2], outC, chunk.start, 0, 0, 0,

@@ -23,17 +23,24 @@ export function tiling(m: number, n: number, width: 1 | 4 = 1): Tiling {
   return { TM: 4, TN, WGM: 32 / WGN, WGN, SPLIT_K: 1 };
 }
 
+/** Threads below which a GPU's product splits its sums over K (productTiling). */
+const GPU_SPLIT_BELOW_THREADS = 16384;
+const SPLIT_K = 32;
+
 /**
  * The tiles of a convolution's own products (conv2d.wgsl forward, conv2d_transposed.wgsl for its
- * message): tiling()'s, except on a GPU for fewer than 16 rows (dense layers on small batches).
- * There every thread's long sum over K would leave a GPU with a few hundred threads for a whole
- * layer (VGG16's fc1 at batch 1 took 6.1 ms forward on an H100 for 392 MiB of weights), so 32
- * threads share each 4 x 4 tile's sum, in workgroups of 8 tiles: 16 KiB of workgroup memory,
- * WebGPU's default limit.
+ * message): tiling()'s, except on a GPU where they would give fewer than GPU_SPLIT_BELOW_THREADS
+ * threads, each with a long sum (`sumVecs` vectors per tap, at least SPLIT_K): dense layers on
+ * small batches, late convolutions at batch 1. A few thousand threads leave most of a GPU idle
+ * (VGG16's fc1 at batch 1 took 6.1 ms forward on an H100 for 392 MiB of weights), so 32 threads
+ * share each 4 x 4 tile's sum, in workgroups of 8 tiles: 16 KiB of workgroup memory, WebGPU's
+ * default limit.
  */
-export function productTiling(res: GpuResources, m: number, n: number, width: 1 | 4 = 1): Tiling {
-  if (res.gpu.cpu || m >= 16) return tiling(m, n, width);
-  return { TM: Math.min(4, m), TN: 4, WGM: 1, WGN: 8, SPLIT_K: 32 };
+export function productTiling(res: GpuResources, m: number, n: number, sumVecs: number, width: 1 | 4 = 1): Tiling {
+  const plain = tiling(m, n, width);
+  const threads = Math.ceil(m / plain.TM) * Math.ceil(n / plain.TN);
+  if (res.gpu.cpu || threads >= GPU_SPLIT_BELOW_THREADS || sumVecs < SPLIT_K) return plain;
+  return { TM: Math.min(4, m), TN: 4, WGM: 1, WGN: 8, SPLIT_K };
 }
 
 /** The GEMM kernels' defines for a tiling. */
