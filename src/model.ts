@@ -318,11 +318,12 @@ export class Model {
         const perChunk = this.chunkMs.get(plan.input.buffer);
         const known = perChunk !== undefined && !Number.isNaN(perChunk);
         const afterSleep = await mapWhenDone(readbacks.filter((b): b is GPUBuffer => b !== undefined), known ? sleepFor(perChunk * chunks, ++this.submissions) : undefined);
+        const waited = (performance.now() - started) / chunks;
+        const timings = await timer.read();
+        const passesMs = timings && Object.values(timings).reduce((a, b) => a + b, 0) / chunks;
         // A plan's first run may include compiling its kernels (lavapipe does so at the first
         // dispatch), so it sets no estimate (NaN).
-        const waited = (performance.now() - started) / chunks;
-        this.chunkMs.set(plan.input.buffer, this.chunkMs.has(plan.input.buffer) ? nextEstimate(known ? perChunk : undefined, waited, afterSleep) : NaN);
-        const timings = await timer.read();
+        this.chunkMs.set(plan.input.buffer, this.chunkMs.has(plan.input.buffer) ? nextEstimate(known ? perChunk : undefined, waited, afterSleep, passesMs) : NaN);
         const values = readbacks.map((b, i) => (b ? new Float32Array(b.getMappedRange().slice(0, count * plan.outputs[i].bytesPerSample)) : new Float32Array(0)));
         return { values, timings };
       } finally {

@@ -61,6 +61,10 @@ describe('nextEstimate', () => {
     expect(nextEstimate(10, 9.6, 2)).toBe(9.6);
     expect(nextEstimate(10, 10.2, 0.3)).toBeCloseTo(9.5, 12);
     expect(nextEstimate(10, 40, 30)).toBe(12.5);
+    // Overslept with the passes' own time known: down to it, by at most half per run.
+    expect(nextEstimate(60, 60.5, 0.2, 13)).toBe(30);
+    expect(nextEstimate(20, 19.5, 0.2, 13)).toBe(13);
+    expect(nextEstimate(10, 10.2, 0.3, 9.8)).toBeCloseTo(9.5, 12);
     expect(sleepFor(50)).toBeCloseTo(47.5, 12);
     // A run shorter than POLL_BELOW_MS is waited for at once.
     expect(sleepFor(POLL_BELOW_MS - 0.1)).toBe(0);
@@ -70,13 +74,14 @@ describe('nextEstimate', () => {
     expect(sleepFor(2 * POLL_BELOW_MS, POLL_TRIAL_EVERY)).toBeGreaterThan(0);
     // Runs whose outputs map 0.4 ms after the work ends; `work(sleep)` is how long the work takes
     // when the JS thread sleeps that long first.
-    const simulate = (work: (sleep: number) => number, start: number, trials = true) => {
+    // `passes`: the adapter's timestamps, a share of the work (undefined: none).
+    const simulate = (work: (sleep: number) => number, start: number, trials = true, passes?: number) => {
       let estimate = start;
       const sleeps: number[] = [];
       for (let run = 1; run <= 100; run++) {
         const sleep = sleepFor(estimate, trials ? run : 1);
         const mapped = Math.max(sleep, work(sleep)) + 0.4;
-        estimate = nextEstimate(estimate, mapped, mapped - sleep);
+        estimate = nextEstimate(estimate, mapped, mapped - sleep, passes === undefined ? undefined : passes * work(sleep));
         sleeps.push(sleep);
       }
       return sleeps;
@@ -93,6 +98,17 @@ describe('nextEstimate', () => {
         expect(sleep, `from ${start} ms`).toBeGreaterThan(0.9 * long);
       }
     }
+    // With the passes' timestamps (here 90% of the work), an estimate 20 times too long is gone
+    // within 6 runs (at a twentieth per run it would take about 60), and the sleeps settle as
+    // without them.
+    for (const [start, settled] of [[20 * long, 6], [3, 80]]) {
+      const sleeps = simulate(() => long, start, true, 0.9);
+      for (const sleep of sleeps.slice(settled)) {
+        expect(sleep, `from ${start} ms`).toBeLessThan(long + 0.4);
+        expect(sleep, `from ${start} ms`).toBeGreaterThan(0.85 * long);
+      }
+    }
+    expect(simulate(() => long, 20 * long)[30]).toBeGreaterThan(2 * long);
     // Work shorter than POLL_BELOW_MS: once a too long estimate has shrunk below it, no sleeps.
     const short = simulate(() => POLL_BELOW_MS / 2, 2 * POLL_BELOW_MS);
     expect(short[0]).toBeGreaterThan(0);

@@ -68,16 +68,19 @@ export function sleepFor(estimateMs: number, run = 1): number {
 
 /**
  * The next estimate of a run, from the last one (undefined for none), the time until its outputs
- * were mapped and the part of that spent waiting after the sleep (mapWhenDone's result). The
- * time until mapped, not the adapter's timestamps: those miss the work around the passes
- * (lavapipe starting, copies, resolves: 3 of fashion_resnet's 14 ms), and a sleep that ends
- * early polls on a core the passes need. Outputs ready as soon as the sleep ended mean it was too
- * long by an unknown amount (a late timer included): the estimate shrinks a little instead, so
- * sleeps settle just short of the work's end. It grows by at most a quarter per run, so one slow
- * run (the host's hiccup) does not lengthen the sleeps after it.
+ * were mapped, the part of that spent waiting after the sleep (mapWhenDone's result) and the
+ * adapter's timestamps of its passes where it has them. The time until mapped, not the
+ * timestamps: those miss the work around the passes (lavapipe starting, copies, resolves: 3 of
+ * fashion_resnet's 14 ms), and a sleep that ends early polls on a core the passes need. Outputs
+ * ready as soon as the sleep ended mean it was too long by an unknown amount (a late timer
+ * included): the estimate shrinks instead, a little, or down to the passes' own time (a floor of
+ * the work) at up to half per run: a first run far slower than the next ones (an H100's ResNet50
+ * slept 59 ms through 13 ms of work after 25 calls at a twentieth per run) is soon forgotten. It
+ * grows by at most a quarter per run, so one slow run (the host's hiccup) does not lengthen the
+ * sleeps after it.
  */
-export function nextEstimate(lastMs: number | undefined, mappedAfterMs: number, afterSleepMs: number): number {
+export function nextEstimate(lastMs: number | undefined, mappedAfterMs: number, afterSleepMs: number, passesMs?: number): number {
   if (lastMs === undefined) return mappedAfterMs;
-  if (afterSleepMs < OVERSLEPT_MS) return 0.95 * lastMs;
+  if (afterSleepMs < OVERSLEPT_MS) return passesMs === undefined ? 0.95 * lastMs : Math.min(0.95 * lastMs, Math.max(passesMs, 0.5 * lastMs));
   return Math.min(mappedAfterMs, 1.25 * lastMs);
 }
