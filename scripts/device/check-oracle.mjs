@@ -1,6 +1,6 @@
 // Runs every oracle case and method through the built library on whatever WebGPU adapter Dawn
 // finds (a real GPU, say) and prints the worst per-sample rel-L2 against ../shared/oracle.
-// Usage: node scripts/device-oracle.mjs <fixtures-dir> <oracle-dir> [dist-dir]
+// Usage: node scripts/device/check-oracle.mjs <fixtures-dir> <oracle-dir> [dist-dir]
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';

@@ -1,6 +1,6 @@
 // Runs every fixture model's reference inputs through the built library on whatever WebGPU
 // adapter Dawn finds, and prints adapter, max |logit diff| / logit range and timings.
-// Usage: node scripts/device-check.mjs <fixtures-dir> [dist-dir]
+// Usage: node scripts/device/check-fixtures.mjs <fixtures-dir> [dist-dir]
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
