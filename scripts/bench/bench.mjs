@@ -19,6 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Model, acquireGpu, readKerasModel } from '../../dist/index.js';
+import { relL2 } from '../lib/rel-l2.mjs';
 
 const { values } = parseArgs({ options: { apps: { type: 'boolean' }, f16: { type: 'boolean' }, out: { type: 'string', default: 'bench-results/bench.json' }, models: { type: 'string' }, runs: { type: 'string', default: '3' }, batches: { type: 'string', default: '1,8' } } });
 const runs = Number(values.runs);
@@ -243,8 +244,7 @@ for (const { name, file } of models) {
         forward.push(result.timings?.forwardMs);
         relevance.push(result.timings?.relevanceMs);
       }
-      const relL2 = (a, b) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / a.reduce((s, v) => s + v * v, 0));
-      Object.assign(row, { f16_forward_ms: median(forward), f16_rlrp_relevance_ms: median(relevance), f16_logits_rel_l2: relL2(reference.logits, result.logits), f16_relevance_rel_l2: relL2(reference.relevance, result.relevance) });
+      Object.assign(row, { f16_forward_ms: median(forward), f16_rlrp_relevance_ms: median(relevance), f16_logits_rel_l2: relL2(result.logits, reference.logits), f16_relevance_rel_l2: relL2(result.relevance, reference.relevance) });
       half.destroy();
     }
     rows.push(row);

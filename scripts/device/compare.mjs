@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { relL2 } from '../lib/rel-l2.mjs';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
 const [mode, dir, apps = '.cache/keras-apps', dist = 'dist'] = process.argv.slice(2);
@@ -18,15 +19,6 @@ const cases = [
   ['weights/fashion_resnet.h5', 2, 'rlrp'], ['weights/fashion_resnet.h5', 2, 'epsilon-gamma-box'],
   [`${apps}/mobilenet.h5`, 1, 'rlrp'], [`${apps}/resnet50.h5`, 1, 'rlrp'], [`${apps}/vgg16.h5`, 1, 'rlrp'], [`${apps}/vgg16.h5`, 1, 'epsilon-plus-flat'],
 ];
-const relL2 = (a, b) => {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff += (a[i] - b[i]) ** 2;
-    norm += b[i] ** 2;
-  }
-  return Math.sqrt(diff / norm);
-};
 mkdirSync(dir, { recursive: true });
 for (const [file, batch, method] of cases) {
   const model = await Model.load(file, { gpu });
