@@ -34,9 +34,10 @@ describe('mapWhenDone', () => {
       encoder.copyBufferToBuffer(out, 0, readback, 0, 64 * 4);
       device.queue.submit([encoder.finish()]);
       const afterSleep = await mapWhenDone([readback], estimate);
-      // The long estimate sleeps past the kernel: its outputs are ready as soon as it wakes.
-      if (estimate === 5000) expect(afterSleep).toBeLessThan(1);
-      else expect(afterSleep).toBeGreaterThan(1);
+      // The long estimate sleeps past the kernel: its outputs are mapped within the first 2 ms
+      // probe (under 1 ms on an idle host; other test files on both cores made it 1.2 ms once).
+      if (estimate === 5000) expect(afterSleep).toBeLessThan(2);
+      else expect(afterSleep).toBeGreaterThan(2);
       const values = Array.from(new Float32Array(readback.getMappedRange()));
       if (estimate === undefined) values.forEach((v, i) => { expected[i] = v; });
       // x converges towards 1e6 from every start: all large, equal run to run.
