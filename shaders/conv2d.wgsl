@@ -63,7 +63,9 @@ fn component(v: WeightVec, j: u32) -> f32 {
 
 const SPLIT_K = ${SPLIT_K}u;
 #if ${HAS_SPLIT_K}
-var<workgroup> sliceSums: array<WeightVec, ${WGN} * ${WGM} * ${SPLIT_K} * TM * COLS>;
+alias SliceValue = WeightVec;
+const SLICE_VALUES = TM * COLS;
+//#include split_k_sum
 #endif
 
 @compute @workgroup_size(${WGN}, ${WGM}, ${SPLIT_K})
@@ -118,14 +120,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
 
 #if ${HAS_SPLIT_K}
-  // Slice k's sums at (tile, k): tile-major, so thread k = 0 adds up a contiguous run in order.
-  let tile = lid.y * ${WGN}u + lid.x;
-  for (var e = 0u; e < TM * COLS; e++) { sliceSums[(tile * SPLIT_K + lid.z) * TM * COLS + e] = acc[e]; }
-  workgroupBarrier();
+  sumSlices(&acc, lid.y * ${WGN}u + lid.x, lid.z);
   if (lid.z != 0u) { return; }
-  for (var k = 1u; k < SPLIT_K; k++) {
-    for (var e = 0u; e < TM * COLS; e++) { acc[e] += sliceSums[(tile * SPLIT_K + k) * TM * COLS + e]; }
-  }
 #endif
   for (var i = 0u; i < TM; i++) {
     let row = row0 + i;

@@ -49,20 +49,9 @@ fn dot4(a: WeightVec, b: WeightVec) -> f32 {
 
 const SPLIT_K = ${SPLIT_K}u;
 #if ${HAS_SPLIT_K}
-var<workgroup> sliceSums: array<f32, ${WGN} * ${WGM} * ${SPLIT_K} * TM * TN>;
-
-// Thread k = 0 of each tile gets the sum of its SPLIT_K threads' `part` (the others keep partial
-// sums). Slice k's values at (tile, k), tile-major, so k = 0 adds up a contiguous run in order.
-fn sumSlices(part: ptr<function, array<f32, TM * TN>>, tile: u32, k: u32) {
-  for (var e = 0u; e < TM * TN; e++) { sliceSums[(tile * SPLIT_K + k) * TM * TN + e] = (*part)[e]; }
-  workgroupBarrier();
-  if (k == 0u) {
-    for (var other = 1u; other < SPLIT_K; other++) {
-      for (var e = 0u; e < TM * TN; e++) { (*part)[e] += sliceSums[(tile * SPLIT_K + other) * TM * TN + e]; }
-    }
-  }
-  workgroupBarrier();
-}
+alias SliceValue = f32;
+const SLICE_VALUES = TM * TN;
+//#include split_k_sum
 #endif
 
 @compute @workgroup_size(${WGN}, ${WGM}, ${SPLIT_K})

@@ -2,7 +2,7 @@ import { GpuError } from '../../errors.js';
 import type { GpuResources } from '../../gpu/resources.js';
 import type { Defines } from '../../gpu/shaders.js';
 
-/** TM x TN outputs per thread, WGM x WGN threads per workgroup, SPLIT_K threads per output tile (conv2d.wgsl only). */
+/** TM x TN outputs per thread, WGM x WGN threads per workgroup, SPLIT_K threads sharing each output tile's sums (split_k_sum.wgsl). */
 export interface Tiling { TM: number; TN: number; WGM: number; WGN: number; SPLIT_K: number }
 
 /**
