@@ -91,6 +91,19 @@ const CASES: Case[] = [
     },
   },
   {
+    // R-LRP takes each of these pools' steps, with the rescale of the layer above, in one
+    // dispatch (relevance_pool.wgsl RESCALED): tiled average and max pooling into a conv input
+    // read by both (so both add to its relevance), and global max pooling under a Dense.
+    name: 'small pools in one-dispatch R-LRP steps: tiled average and max sharing their input, global max', batch: 3,
+    make: (m) => {
+      const c1 = m.layer('Conv2D', conv(8, [3, 3], { activation: 'relu' }), [m.input([8, 8, 3])], convVars([3, 3], 3, 8));
+      const c2 = m.layer('Conv2D', conv(8, [3, 3], { activation: 'relu' }), [m.layer('AveragePooling2D', { pool_size: [2, 2] }, [c1])], convVars([3, 3], 8, 8));
+      const c3 = m.layer('Conv2D', conv(8, [1, 1], { activation: 'relu' }), [m.layer('MaxPooling2D', { pool_size: [2, 2] }, [c1])], convVars([1, 1], 8, 8));
+      const sum = m.layer('Add', {}, [c2, c3]);
+      return m.layer('Dense', { units: 5 }, [m.layer('GlobalMaxPooling2D', {}, [sum])], { kernel: [8, 5], bias: [5] });
+    },
+  },
+  {
     // A GPU's products with few threads and long sums split them over K among 32 threads, forward
     // and message: conv3's forward and conv2's message (128 channels), the dense layers both ways
     // (vec4 and scalar columns), dense1's message in two weight chunks (128 columns split, 32 not).
@@ -192,6 +205,18 @@ describe('GPU relevance matches the float64 reference', () => {
     const layers = (phase: string) => new Set(Object.keys(timings!.passes!).filter((l) => l.startsWith(phase) && l.endsWith(' winograd products')));
     expect(layers('forward:').size).toBe(2);
     expect(layers('relevance:').size).toBe(2);
+  });
+
+  it('the small-pools case takes its three pooling steps in one dispatch each, under R-LRP and R-LRP+', async () => {
+    const c = CASES.find((k) => k.name.startsWith('small pools'))!;
+    const { model, random } = await syntheticOnGpu(2, c.make, c.limits);
+    models.push(model);
+    for (const method of ['rlrp', 'rlrp-plus'] as const) {
+      const { timings } = await model.explain(randomArray(random, c.batch * sizeOf(model.info.inputShape), 1, 0), { method, profile: true });
+      const labels = Object.keys(timings!.passes!);
+      expect(labels.filter((l) => l.endsWith(' relevance and rescales')).length, labels.join(', ')).toBe(3);
+      expect(labels.filter((l) => /^relevance:\S+ rescale$/.test(l)), labels.join(', ')).toEqual(['relevance:conv2d_1 rescale']); // the input conv's own
+    }
   });
 
   it('finite where every pre-activation is 0: a zero input gives an all-zero map, not NaN', async () => {

@@ -1,4 +1,4 @@
-import type { Graph, GraphNode } from '../graph/ir.js';
+import type { Graph, GraphNode, PoolNode } from '../graph/ir.js';
 import { sizeOf } from '../graph/ir.js';
 import type { Dispatch, TensorRef } from '../gpu/resources.js';
 import { convMessage } from '../ops/conv2d/relevance.js';
@@ -51,17 +51,60 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
     return { outSlot: ctx.statSlot(node.id), rel: ctx.relevance(node.id), relPerSample: sizeOf(node.shape), norms, part, ...sendTo(ctx, node, input) };
   }
 
+  /**
+   * The small pooling layer below a linear node that takes over the node's rescale
+   * (poolMessage's rescaled step): reached through pass-throughs sharing its buffer, with this
+   * node its output's only reader, and its input, output and R_out all small enough for one
+   * workgroup per sample. The node then leaves its raw message in scratch 0.
+   */
+  function poolBelow(ctx: RelevanceContext, node: GraphNode): GraphNode | undefined {
+    if (node.op === 'pool' || node.inputs.length !== 1 || ctx.consumers(node.inputs[0]).length !== 1) return undefined;
+    let below = ctx.graph.nodes[node.inputs[0]];
+    while (ctx.sharesInput(below.id)) below = ctx.graph.nodes[below.inputs[0]];
+    if (below.op !== 'pool') return undefined;
+    const small = (id: number) => reducesInOneWorkgroup(ctx.res, sizeOf(ctx.graph.nodes[id].shape), ctx.batch);
+    return small(node.id) && small(below.id) && small(below.inputs[0]) ? below : undefined;
+  }
+
+  /** The linear node whose rescale pooling node `pool` takes over (poolBelow), if any. */
+  function rescaleAbove(ctx: RelevanceContext, pool: GraphNode): GraphNode | undefined {
+    let id = pool.id;
+    while (ctx.consumers(id).length === 1) {
+      const consumer = ctx.graph.nodes[ctx.consumers(id)[0]];
+      if (!ctx.sharesInput(consumer.id)) return poolBelow(ctx, consumer) === pool ? consumer : undefined;
+      id = consumer.id;
+    }
+    return undefined;
+  }
+
   /** Message into scratch 0, its partial L1 norms (unless the rescale sums it itself), then the rescale into the input's relevance. */
   async function linear(ctx: RelevanceContext, node: GraphNode, message: (io: { rel: TensorRef; act: TensorRef; out: TensorRef }) => Promise<Dispatch[]>): Promise<Dispatch[]> {
     const input = node.inputs[0];
     const perSample = sizeOf(ctx.graph.nodes[input].shape);
     const raw = ctx.scratch(0, input);
+    if (poolBelow(ctx, node)) {
+      // The pooling step below sums R_out and reports the pooled output's statistics.
+      ctx.reportStats(node.id);
+      ctx.reportStats(input);
+      return message({ rel: ctx.relevance(node.id), act: ctx.activation(input), out: raw });
+    }
     const norms = OperandNorms.ofMessage(ctx.res, perSample, sizeOf(node.shape), ctx.batch, node.kerasName);
     return [
       ...(await message({ rel: ctx.relevance(node.id), act: ctx.activation(input), out: raw })),
       ...(await norms.record(ctx.res, 0, raw, perSample, node.kerasName)),
       await relativeRescale(ctx.res, ctx.stats, rescaleInto(ctx, node, input, norms, 0), raw, ctx.relevance(input), perSample, node.kerasName),
     ];
+  }
+
+  /** The pooling layer's whole step from `above`'s raw message (in scratch 0, as poolBelow arranged) in one dispatch. */
+  async function pooledStep(ctx: RelevanceContext, pool: GraphNode, above: GraphNode): Promise<Dispatch[]> {
+    const input = pool.inputs[0];
+    const { accumulate, reportSlot } = sendTo(ctx, pool, input);
+    return poolMessage(ctx.res, pool as PoolNode, ctx.graph.nodes[input].shape, ctx.batch, {
+      rel: ctx.scratch(0, above.inputs[0]), act: ctx.activation(input), out: ctx.relevance(input), winners: ctx.winners(pool.id),
+    }, plus, accumulate, {
+      stats: ctx.stats, above: ctx.relevance(above.id), abovePerSample: sizeOf(above.shape), aboveSlot: ctx.statSlot(above.id), pooled: ctx.relevance(pool.id), pooledSlot: ctx.statSlot(pool.id), pooledValues: (pool as PoolNode).mode === 'max' ? ctx.activation(pool.id) : undefined, reportSlot,
+    });
   }
 
   async function add(ctx: RelevanceContext, node: GraphNode): Promise<Dispatch[]> {
@@ -109,6 +152,8 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
       const read = new Set<number>();
       for (const node of graph.nodes) {
         if (node.op === 'conv2d' || node.op === 'depthwise' || node.op === 'pool' || node.op === 'affine') read.add(node.inputs[0]);
+        // A max pool's own values: its winners' activations where it takes over the rescale above (poolMessage).
+        if (node.op === 'pool' && node.mode === 'max') read.add(node.id);
         if (node.op === 'add') {
           for (const input of node.inputs) read.add(input);
           if (!plus && skip === 'ratio') read.add(node.id);
@@ -126,9 +171,12 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
           return linear(ctx, node, (io) => convMessage(ctx.res, node, weights as ConvWeights, inputShape, ctx.batch, io, plus));
         case 'depthwise':
           return linear(ctx, node, async (io) => [await depthwiseMessage(ctx.res, node, weights as DepthwiseWeights, inputShape, ctx.batch, io, plus)]);
-        case 'pool':
+        case 'pool': {
           // Max pooling routes to the winner under both variants; R-LRP+ average pooling keeps a+ * W (W = 1/k has no negative part).
+          const above = rescaleAbove(ctx, node);
+          if (above) return pooledStep(ctx, node, above);
           return linear(ctx, node, (io) => poolMessage(ctx.res, node, inputShape, ctx.batch, { ...io, winners: ctx.winners(node.id) }, plus));
+        }
         case 'affine':
           return linear(ctx, node, async (io) => [await affineMessage(ctx.res, node, weights as AffineWeights, ctx.batch * sizeOf(node.shape), io, plus)]);
         case 'add':
