@@ -8,7 +8,7 @@ import { acquireGpu, checked, countingView, recoverGpu, type Gpu, type GpuOption
 import { GpuResources, MemoryCounter, type GpuMemory, type TensorRef } from './gpu/resources.js';
 import { RelevancePlan } from './explain/relevance-plan.js';
 import { PassTimer, phaseMs } from './gpu/timer.js';
-import { mapWhenDone, nextEstimate, sleepFor } from './gpu/wait.js';
+import { mapWhenDone, nextEstimate, pacesPolling, sleepFor } from './gpu/wait.js';
 import { ruleFor, type Method, type MethodOptions } from './rules/index.js';
 import { releaseModifiedWeights } from './rules/parameters.js';
 import { ForwardPlan, maxMicroBatch, uploadWeights, type UploadedWeights } from './engine/forward.js';
@@ -317,7 +317,7 @@ export class Model {
         // Sleep through most of a long expected run (sleepFor says when, mapWhenDone why), then wait for the outputs.
         const perChunk = this.chunkMs.get(plan.input.buffer);
         const known = perChunk !== undefined && !Number.isNaN(perChunk);
-        const afterSleep = await mapWhenDone(readbacks.filter((b): b is GPUBuffer => b !== undefined), known ? sleepFor(perChunk * chunks, ++this.submissions) : undefined);
+        const afterSleep = await mapWhenDone(readbacks.filter((b): b is GPUBuffer => b !== undefined), known ? sleepFor(perChunk * chunks, ++this.submissions) : undefined, undefined, known && pacesPolling(perChunk * chunks));
         const waited = (performance.now() - started) / chunks;
         const timings = await timer.read();
         const passesMs = timings && Object.values(timings).reduce((a, b) => a + b, 0) / chunks;

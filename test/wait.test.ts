@@ -1,20 +1,22 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { POLL_BELOW_MS, POLL_TRIAL_EVERY, mapWhenDone, nextEstimate, sleepFor } from '../src/gpu/wait.js';
 import { testGpu } from './helpers/gpu.js';
+
+/** A kernel long enough to outlast several probes. */
+const SLOW_KERNEL = `
+  @group(0) @binding(0) var<storage, read_write> out: array<f32>;
+  @compute @workgroup_size(8)
+  fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    var x = f32(gid.x);
+    for (var i = 0u; i < 3000000u; i++) { x = fma(x, 0.999999, 1.0); }
+    out[gid.x] = x;
+  }`;
 
 // mapWhenDone waits for a long kernel in short probes that cancel their map (Dawn's Node
 // binding polls while one is pending): the buffers still end up mapped with the kernel's
 // results, whether the estimate is missing, too short, or long enough.
 describe('mapWhenDone', () => {
-  const SLOW_KERNEL = `
-    @group(0) @binding(0) var<storage, read_write> out: array<f32>;
-    @compute @workgroup_size(8)
-    fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-      var x = f32(gid.x);
-      for (var i = 0u; i < 3000000u; i++) { x = fma(x, 0.999999, 1.0); }
-      out[gid.x] = x;
-    }`;
-
   it('maps the results of a long kernel after probing, for no, short and long estimates', async () => {
     const { device } = await testGpu();
     const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code: SLOW_KERNEL }), entryPoint: 'main' } });
@@ -50,6 +52,48 @@ describe('mapWhenDone', () => {
       readback.destroy();
     }
     out.destroy();
+  });
+});
+
+// A wait at once keeps the binding polling: paced, the JS thread naps between its polls and
+// leaves the cores to the adapter. Main-thread CPU from /proc (Linux, as CI): polling back to
+// back takes most of the wait, paced well under half of it.
+describe.runIf(existsSync(`/proc/self/task/${process.pid}/stat`))('paced waiting', () => {
+  const mainThreadCpuMs = () => {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
+  };
+
+  it('a paced wait maps the same results with the JS thread mostly asleep', async () => {
+    const { device } = await testGpu();
+    const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code: SLOW_KERNEL }), entryPoint: 'main' } });
+    const out = device.createBuffer({ size: 64 * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    const results: number[][] = [];
+    const shares: number[] = [];
+    for (const paced of [false, true]) {
+      const readback = device.createBuffer({ size: 64 * 4, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out } }] }));
+      // Long enough for the 10 ms clock ticks of /proc's CPU times.
+      for (let i = 0; i < 4; i++) pass.dispatchWorkgroups(8);
+      pass.end();
+      encoder.copyBufferToBuffer(out, 0, readback, 0, 64 * 4);
+      const cpu = mainThreadCpuMs();
+      const start = performance.now();
+      device.queue.submit([encoder.finish()]);
+      await mapWhenDone([readback], 0, POLL_BELOW_MS, paced);
+      shares.push((mainThreadCpuMs() - cpu) / (performance.now() - start));
+      results.push(Array.from(new Float32Array(readback.getMappedRange())));
+      readback.unmap();
+      readback.destroy();
+    }
+    out.destroy();
+    console.log(`main-thread CPU / wait: polling ${shares[0].toFixed(2)}, paced ${shares[1].toFixed(2)}`);
+    expect(results[1]).toEqual(results[0]);
+    expect(results[1].every((v) => v > 9e5)).toBe(true);
+    expect(shares[1]).toBeLessThan(0.4);
   });
 });
 

@@ -7,9 +7,36 @@ const pendingMapsSpin = typeof process !== 'undefined' && !!process.versions?.no
 const PROBE_MS = 2;
 const MAX_PAUSE_MS = 50;
 
+/** A paced wait's nap between two of the binding's polls (pacedMaps). */
+const NAP_MS = 0.2;
+// Made on first use: a page that is not cross-origin isolated has no SharedArrayBuffer.
+let napCell: Int32Array | undefined;
+
+/**
+ * Awaits `maps` with the JS thread asleep for NAP_MS between two of the binding's polls (each
+ * one setImmediate turn): polling back to back takes a whole core, which a CPU adapter's
+ * threads need. The maps are still seen within NAP_MS of completing.
+ */
+async function pacedMaps(maps: Promise<void>[]): Promise<void> {
+  let done = false;
+  const cell = (napCell ??= new Int32Array(new SharedArrayBuffer(4)));
+  const nap = () => {
+    if (done) return;
+    Atomics.wait(cell, 0, 0, NAP_MS);
+    setImmediate(nap);
+  };
+  setImmediate(nap);
+  try {
+    await Promise.all(maps);
+  } finally {
+    done = true;
+  }
+}
+
 /**
  * Maps `buffers` for reading once the queue's work is done, after sleeping through
- * `expectedMs`. In Node a pending map keeps Dawn's binding polling, and on a CPU adapter that
+ * `expectedMs`; a wait at once is `paced` (pacedMaps) where the caller expects work of
+ * PACE_FROM_MS or more. In Node a pending map keeps Dawn's binding polling, and on a CPU adapter that
  * takes a core from the work itself: so when the work is long enough to matter (`expectedMs`
  * at least `minProbingMs`, or unknown), the wait is a series of short probes (a map given
  * PROBE_MS to complete, else cancelled by unmap) between growing sleeps. The JS thread then
@@ -17,12 +44,12 @@ const MAX_PAUSE_MS = 50;
  * MAX_PAUSE_MS after the work. Returns the milliseconds waited after the sleep: under a
  * millisecond when the work had ended before the sleep did.
  */
-export async function mapWhenDone(buffers: GPUBuffer[], expectedMs: number | undefined, minProbingMs = POLL_BELOW_MS): Promise<number> {
+export async function mapWhenDone(buffers: GPUBuffer[], expectedMs: number | undefined, minProbingMs = POLL_BELOW_MS, paced = false): Promise<number> {
   if (expectedMs) await delay(expectedMs);
   const awake = performance.now();
   const mapAll = () => buffers.map((b) => b.mapAsync(GPUMapMode.READ));
   if (!pendingMapsSpin || buffers.length === 0 || (expectedMs !== undefined && expectedMs < minProbingMs)) {
-    await Promise.all(mapAll());
+    await (pendingMapsSpin && paced ? pacedMaps(mapAll()) : Promise.all(mapAll()));
     return performance.now() - awake;
   }
   for (let pause = Math.max(PROBE_MS, 0.05 * (expectedMs ?? 0)); ; pause = Math.min(2 * pause, MAX_PAUSE_MS)) {
@@ -49,6 +76,19 @@ const OVERSLEPT_MS = 1;
  * 20.7 and 25.5 ms).
  */
 export const POLL_BELOW_MS = 20;
+
+/**
+ * Runs expected to take at least this long (and less than POLL_BELOW_MS) are waited for with
+ * paced polling. Lavapipe, 2 cores, separate processes: fashion_cnn at batch 8 (about 8 ms)
+ * 8.1-9.1 -> 7.0-7.7 ms per call, batch 4 5.5 -> 4.3-5.4 ms; at batch 1 (2.5 ms) napping made
+ * calls slower, 2.5-2.9 -> 3.4-4.3 ms: the adapter's threads wake slower from a core left idle.
+ */
+export const PACE_FROM_MS = 4;
+
+/** Whether a run estimated at `estimateMs` and waited for at once gets paced polling (mapWhenDone). */
+export function pacesPolling(estimateMs: number): boolean {
+  return estimateMs >= PACE_FROM_MS;
+}
 
 /** Near POLL_BELOW_MS (up to twice it), one run in this many is polled for rather than slept through. */
 export const POLL_TRIAL_EVERY = 8;
