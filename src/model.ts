@@ -317,7 +317,7 @@ export class Model {
         // Sleep through most of a long expected run (sleepFor says when, mapWhenDone why), then wait for the outputs.
         const perChunk = this.chunkMs.get(plan.input.buffer);
         const known = perChunk !== undefined && !Number.isNaN(perChunk);
-        const afterSleep = await mapWhenDone(readbacks.filter((b): b is GPUBuffer => b !== undefined), known ? sleepFor(perChunk * chunks, ++this.submissions) : undefined, undefined, known && pacesPolling(perChunk * chunks));
+        const afterSleep = await mapWhenDone(readbacks.filter((b): b is GPUBuffer => b !== undefined), known ? sleepFor(perChunk * chunks, ++this.submissions) : undefined, undefined, known && pacesPolling(perChunk * chunks, this.gpu.cpu));
         const waited = (performance.now() - started) / chunks;
         const timings = await timer.read();
         const passesMs = timings && Object.values(timings).reduce((a, b) => a + b, 0) / chunks;

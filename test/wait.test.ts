@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { POLL_BELOW_MS, POLL_TRIAL_EVERY, mapWhenDone, nextEstimate, sleepFor } from '../src/gpu/wait.js';
+import { PACE_FROM_MS, POLL_BELOW_MS, POLL_TRIAL_EVERY, mapWhenDone, nextEstimate, pacesPolling, sleepFor } from '../src/gpu/wait.js';
 import { testGpu } from './helpers/gpu.js';
 
 /** A kernel long enough to outlast several probes. */
@@ -94,6 +94,12 @@ describe.runIf(existsSync(`/proc/self/task/${process.pid}/stat`))('paced waiting
     expect(results[1]).toEqual(results[0]);
     expect(results[1].every((v) => v > 9e5)).toBe(true);
     expect(shares[1]).toBeLessThan(0.4);
+  });
+
+  it('paces the waits of CPU adapters for runs from PACE_FROM_MS on', () => {
+    expect(pacesPolling(PACE_FROM_MS, true)).toBe(true);
+    expect(pacesPolling(PACE_FROM_MS - 0.1, true)).toBe(false);
+    expect(pacesPolling(2 * PACE_FROM_MS, false)).toBe(false);
   });
 });
 

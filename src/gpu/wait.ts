@@ -85,9 +85,12 @@ export const POLL_BELOW_MS = 20;
  */
 export const PACE_FROM_MS = 4;
 
-/** Whether a run estimated at `estimateMs` and waited for at once gets paced polling (mapWhenDone). */
-export function pacesPolling(estimateMs: number): boolean {
-  return estimateMs >= PACE_FROM_MS;
+/**
+ * Whether a run estimated at `estimateMs` and waited for at once gets paced polling
+ * (mapWhenDone): on a CPU adapter, whose threads need the core. A GPU's run only waits longer.
+ */
+export function pacesPolling(estimateMs: number, cpuAdapter: boolean): boolean {
+  return cpuAdapter && estimateMs >= PACE_FROM_MS;
 }
 
 /** Near POLL_BELOW_MS (up to twice it), one run in this many is polled for rather than slept through. */
