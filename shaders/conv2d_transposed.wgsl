@@ -7,7 +7,9 @@
 // 4) each step is a vec4 dot product. As in conv2d.wgsl, each thread owns TM x TN outputs and
 // reads storage directly. With strides, pixels of one phase (iy % SH, ix % SW) are reached by
 // the same taps only, so each phase is its own slice of the grid (workgroup_id.z) and loops
-// over just its taps: no work on taps that miss, and none on phases that no tap reaches. W' is W, or with PLUS max(W, 0) where a >= 0 and min(W, 0) where
+// over just its taps: no work on taps that miss, and none on phases that no tap reaches (a
+// kernel smaller than its stride), which ALL_PHASES gives slices that store zeros (instead of a
+// clearing pass before). W' is W, or with PLUS max(W, 0) where a >= 0 and min(W, 0) where
 // a < 0, so that a * W' = max(a * W, 0) (R-LRP+). ACCUMULATE adds to out (later weight chunks,
 // several consumers of one tensor). F16: the kernel is stored in half precision. Without
 // TIMES_ACT the plain product W'^T R is stored (Winograd's slot products, as 1x1 convolutions
@@ -58,12 +60,18 @@ const SLICE_VALUES = TM * TN;
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   // Slice z is one residue pair (ry, rx) below min(K, stride): the phase (ry - pad) mod stride
   // is reached by taps ry, ry + stride, ... (Keras allows dilation only with stride 1). Phases
-  // that no tap reaches (a kernel smaller than its stride) get no slice; the caller clears them.
+  // that no tap reaches (a kernel smaller than its stride) get no slice, or with ALL_PHASES
+  // (residues up to the stride) one that stores zeros.
+#if ${ALL_PHASES}
+  let taps = vec2<u32>(${SH}u, ${SW}u);
+#else
   let taps = vec2<u32>(min(p.KH, ${SH}u), min(p.KW, ${SW}u));
+#endif
   let phase = wid.z % (taps.x * taps.y);
   let product = wid.z / (taps.x * taps.y);
   let ry = phase / taps.y;
   let rx = phase % taps.y;
+  let reached = ry < p.KH && rx < p.KW;
   let relBase = product * p.relSlice / WEIGHT_WIDTH;
   let weightBase = product * p.weightSlice / WEIGHT_WIDTH;
   let outBase = product * p.outSlice;
@@ -160,12 +168,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       if (col0 + j >= p.N) { break; }
       let at = outBase + pixel[i] * p.N + col0 + j;
 #if ${TIMES_ACT}
-      let a = act[at];
+      // An unreached phase's zeros, whatever a is (not even read).
+      var message = 0.0;
+      if (reached) {
+        let a = act[at];
 #if ${PLUS}
-      let message = a * select(accNeg[i * TN + j], acc[i * TN + j], a >= 0.0);
+        message = a * select(accNeg[i * TN + j], acc[i * TN + j], a >= 0.0);
 #else
-      let message = a * acc[i * TN + j];
+        message = a * acc[i * TN + j];
 #endif
+      }
 #else
       let message = acc[i * TN + j];
 #endif

@@ -4,7 +4,6 @@ import { spatial } from '../types.js';
 import type { ConvWeights } from './index.js';
 import { gemmDefines, gemmGrid, productTiling } from './tiling.js';
 import { winogradMessage } from './winograd.js';
-import { inputModifier } from '../elementwise/relevance.js';
 
 /**
  * out (+)= a * (W'^T R) for Conv2D/Dense (W' = W, or its sign-matched part with `plus`):
@@ -22,23 +21,24 @@ export async function convMessage(res: GpuResources, node: ConvNode, weights: Co
   const [sh, sw] = w.strides;
   const m = batch * Math.ceil(inH / sh) * Math.ceil(inW / sw);
   // Only phases some tap reaches get a slice (a kernel smaller than its stride, as ResNet's 1x1
-  // stride-2 convolutions, reaches one in four); the others are cleared first unless added to.
+  // stride-2 convolutions, reaches one in four); where the result is stored rather than added,
+  // the first chunk's dispatch gives the others slices that store zeros (ALL_PHASES).
   const slices = Math.min(w.kernel[0], sh) * Math.min(w.kernel[1], sw);
   const dispatches: Dispatch[] = [];
-  const clear = slices < sh * sw && !accumulate;
-  if (clear) dispatches.push(await inputModifier(res, `${node.kerasName} relevance`, batch * inH * inW * inC, 'zeros', undefined, io.out));
+  const zeroPhases = slices < sh * sw && !accumulate;
   for (const [i, chunk] of weights.chunks.entries()) {
+    const allPhases = zeroPhases && i === 0;
     const weightVec = chunk.count % 4 === 0 && outC % 4 === 0 && chunk.start % 4 === 0;
     // The sum runs over this chunk's output channels, read as vectors of WEIGHT_VEC's width.
     const tile = productTiling(res, m, inC, weightVec ? chunk.count / 4 : chunk.count);
     const pipeline = await res.pipeline('conv2d_transposed', {
-      ...gemmDefines(tile), WEIGHT_VEC: weightVec, F16: weights.f16, PLUS: plus, ACCUMULATE: accumulate || clear || i > 0, SH: w.strides[0], SW: w.strides[1], TIMES_ACT: true,
+      ...gemmDefines(tile), WEIGHT_VEC: weightVec, F16: weights.f16, PLUS: plus, ACCUMULATE: accumulate || i > 0, SH: w.strides[0], SW: w.strides[1], TIMES_ACT: true, ALL_PHASES: allPhases,
     });
     const params = res.uniform([
       batch, inC, outH, outW, chunk.count, inH, inW, w.kernel[0], w.kernel[1], w.dilation[0], w.dilation[1], w.pads[0], w.pads[2], outC, chunk.start, 0, 0, 0,
     ], `${node.kerasName} relevance params`);
     dispatches.push({
-      label: `${node.kerasName} relevance`, pipeline, workgroups: gemmGrid(res, tile, m, inC, node.kerasName, slices),
+      label: `${node.kerasName} relevance`, pipeline, workgroups: gemmGrid(res, tile, m, inC, node.kerasName, allPhases ? sh * sw : slices),
       bindGroup: res.bindGroup(pipeline, [io.rel, chunk.buffer, io.act, io.out, params], node.kerasName),
     });
   }

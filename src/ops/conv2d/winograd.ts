@@ -114,7 +114,7 @@ async function correlate(res: GpuResources, winograd: WinogradKernel, batch: num
   const tile = layer ? tiling(chunk, dstC, 4) : tiling(chunk, dstC);
   const gemmPipeline = layer
     ? await res.pipeline('conv2d', { ...gemmDefines(tile), VEC_IN: true, WEIGHT_VEC: true, F16: winograd.f16, HAS_BIAS: false, ...activationDefines({ kind: 'linear' }) })
-    : await res.pipeline('conv2d_transposed', { ...gemmDefines(tile), WEIGHT_VEC: true, F16: winograd.f16, PLUS: false, ACCUMULATE: false, SH: 1, SW: 1, TIMES_ACT: false });
+    : await res.pipeline('conv2d_transposed', { ...gemmDefines(tile), WEIGHT_VEC: true, F16: winograd.f16, PLUS: false, ACCUMULATE: false, SH: 1, SW: 1, TIMES_ACT: false, ALL_PHASES: false });
 
   const dispatches: Dispatch[] = [];
   for (let first = 0; first < tiles; first += chunk) {
