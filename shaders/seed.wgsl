@@ -1,8 +1,6 @@
-// Seeds the relevance pass: R = one-hot of the target class on the logits, per sample.
-// A target of -1 means the predicted class (first maximum), chosen here so that no read-back
-// is needed between the forward and the relevance pass. The chosen classes are written back,
-// and the seed's per-sample (sum |R|, sum R) = (1, 1) into its stats slot, so that no norm pass
-// has to find them.
+// Seeds the relevance pass: R = one-hot of the target class on the logits, per sample
+// (target_class.wgsl picks it). The seed's per-sample (sum |R|, sum R) = (1, 1) go into its
+// stats slot, so that no norm pass has to find them.
 
 struct Params { batch: u32, classes: u32, slots: u32, slot: u32 }
 
@@ -12,20 +10,15 @@ struct Params { batch: u32, classes: u32, slots: u32, slot: u32 }
 @group(0) @binding(3) var<uniform> p: Params;
 @group(0) @binding(4) var<storage, read_write> stats: array<f32>;
 
+//#include target_class
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n = gid.x;
   if (n >= p.batch) { return; }
-  var t = targets[n];
-  if (t < 0) {
-    t = 0;
-    for (var c = 1u; c < p.classes; c++) {
-      if (logits[n * p.classes + c] > logits[n * p.classes + u32(t)]) { t = i32(c); }
-    }
-    targets[n] = t;
-  }
+  let t = targetClass(n, p.classes);
   for (var c = 0u; c < p.classes; c++) {
-    seed[n * p.classes + c] = select(0.0, 1.0, u32(t) == c);
+    seed[n * p.classes + c] = select(0.0, 1.0, t == c);
   }
   stats[(n * p.slots + p.slot) * 2u] = 1.0;
   stats[(n * p.slots + p.slot) * 2u + 1u] = 1.0;

@@ -219,6 +219,28 @@ describe('GPU relevance matches the float64 reference', () => {
     }
   });
 
+  it('R-LRP seeds and takes the Dense head step in one dispatch: given and predicted targets, the one-hot at the logits', async () => {
+    const c = CASES.find((k) => k.name.startsWith('CNN'))!;
+    const { model, random } = await syntheticOnGpu(3, c.make, c.limits);
+    models.push(model);
+    const per = sizeOf(model.info.inputShape);
+    const input = randomArray(random, c.batch * per, 1.5, 0.2);
+    const head = [...model.graph.layerOutputs].find(([, id]) => id === model.graph.output)![0];
+    const classes = sizeOf(model.info.outputShape);
+    for (const method of ['rlrp', 'rlrp-plus'] as const) {
+      const result = await model.explain(input, { method, target: [2, -1, 0], profile: true });
+      const labels = Object.keys(result.timings!.passes!);
+      expect(labels.filter((l) => l.startsWith('relevance:')).slice(0, 1), labels.join(', ')).toEqual([`relevance:${head} relevance`]);
+      expect(labels.some((l) => l === 'relevance:seed' || l.startsWith(`relevance:${head} rescale`))).toBe(false);
+      const logits = result.logits.slice(classes, 2 * classes);
+      expect(result.targets).toEqual([2, logits.indexOf(Math.max(...logits)), 0]);
+      const ref = referenceRelevance(model.graph, input, c.batch, result.targets, method, {});
+      for (let n = 0; n < c.batch; n++) expect(relL2(result.relevance, ref.relevance, n * per, (n + 1) * per), `${method} sample ${n}`).toBeLessThanOrEqual(1e-4);
+      const atLogits = await model.explain(input, { method, target: [2, -1, 0], layer: head });
+      expect(Array.from(atLogits.relevance)).toEqual(result.targets.flatMap((t) => Array.from({ length: classes }, (_, k) => (k === t ? 1 : 0))));
+    }
+  });
+
   it('finite where every pre-activation is 0: a zero input gives an all-zero map, not NaN', async () => {
     const m = new SyntheticModel(rng(9));
     const x = m.layer('Conv2D', conv(4, [3, 3], { use_bias: false, activation: 'relu' }), [m.input([6, 6, 2])], { kernel: [3, 3, 2, 4] });

@@ -14,6 +14,13 @@ import { l1Norm, StatsBuffer } from './stats.js';
  * recorded (the rule's rescale and the per-layer report use them) and the rule sends it on.
  * Statistics the rule's own dispatches already produce are not computed again.
  */
+/** seed.wgsl: R = one-hot of each sample's target on the logits, with its statistics (1, 1) in `slot`. */
+async function plainSeed(res: GpuResources, io: { logits: TensorRef; targets: GPUBuffer; seed: TensorRef }, stats: StatsBuffer, slot: number, classes: number): Promise<Dispatch> {
+  const pipeline = await res.pipeline('seed', {});
+  const params = res.uniform([stats.batch, classes, stats.slots, slot], 'seed params');
+  return { label: 'seed', pipeline, workgroups: [Math.ceil(stats.batch / 64), 1, 1], bindGroup: res.bindGroup(pipeline, [io.logits, io.targets, io.seed, params, stats.buffer], 'seed') };
+}
+
 export class RelevancePlan {
   private constructor(
     readonly forward: ForwardPlan,
@@ -24,7 +31,8 @@ export class RelevancePlan {
     readonly stats: StatsBuffer,
     /** Stats slot of each node's relevance statistics (nodes sharing a buffer share one). */
     readonly statSlot: (id: number) => number,
-    readonly seedPipeline: { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup },
+    /** The seed (seed.wgsl), or the rule's dispatch that also takes the output layer's step. */
+    private readonly seed: Dispatch,
     readonly targets: GPUBuffer,
   ) {}
 
@@ -73,6 +81,10 @@ export class RelevancePlan {
         winners: (id) => forward.winners.get(id),
         scratch: (k, id) => ({ buffer: scratch[k], offset: 0, size: batch * sizeOf(graph.nodes[id].shape) * 4 }),
       };
+      const classes = sizeOf(graph.nodes[graph.output].shape);
+      const targets = res.buffer(batch * 4, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, 'targets');
+      const logits = forward.tensors.get(graph.output)!;
+      const seed = (await rule.seed?.(ctx, { logits, targets })) ?? (await plainSeed(res, { logits, targets, seed: relevance.get(graph.output)! }, stats, statSlot(graph.output), classes));
       const dispatches: Dispatch[] = [];
       // A complete relevance's statistics pass waits for the next dispatch, which might compute
       // them itself on its way (ctx.reportStats); nodes in between record nothing (pass-throughs
@@ -96,12 +108,7 @@ export class RelevancePlan {
         dispatches.push(...recorded);
       }
       await flush();
-      const classes = sizeOf(graph.nodes[graph.output].shape);
-      const targets = res.buffer(batch * 4, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, 'targets');
-      const pipeline = await res.pipeline('seed', {});
-      const seedParams = res.uniform([batch, classes, stats.slots, statSlot(graph.output)], 'seed params');
-      const bindGroup = res.bindGroup(pipeline, [forward.tensors.get(graph.output)!, targets, relevance.get(graph.output)!, seedParams, stats.buffer], 'seed');
-      return new RelevancePlan(forward, res, dispatches, buffers, relevance, stats, statSlot, { pipeline, bindGroup }, targets);
+      return new RelevancePlan(forward, res, dispatches, buffers, relevance, stats, statSlot, seed, targets);
     } catch (e) {
       res.destroy();
       forward.destroy();
@@ -118,8 +125,7 @@ export class RelevancePlan {
     this.forward.encode(encoder, timer, profile);
     for (const buffer of this.relevanceBuffers) encoder.clearBuffer(buffer);
     encoder.clearBuffer(this.stats.buffer);
-    const seed = { label: 'seed', ...this.seedPipeline, workgroups: [Math.ceil(this.stats.batch / 64), 1, 1] as [number, number, number] };
-    encodeDispatches(encoder, [seed, ...this.dispatches], 'relevance', timer, profile);
+    encodeDispatches(encoder, [this.seed, ...this.dispatches], 'relevance', timer, profile);
   }
 
   /** Dispatches per call: the capacity a profiling PassTimer needs. */

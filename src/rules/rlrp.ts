@@ -1,7 +1,7 @@
-import type { Graph, GraphNode, PoolNode } from '../graph/ir.js';
+import type { ConvNode, Graph, GraphNode, PoolNode } from '../graph/ir.js';
 import { sizeOf } from '../graph/ir.js';
 import type { Dispatch, TensorRef } from '../gpu/resources.js';
-import { convMessage } from '../ops/conv2d/relevance.js';
+import { convMessage, seededDenseStep } from '../ops/conv2d/relevance.js';
 import type { ConvWeights } from '../ops/conv2d/index.js';
 import { depthwiseMessage } from '../ops/depthwise/relevance.js';
 import type { DepthwiseWeights } from '../ops/depthwise/index.js';
@@ -96,6 +96,18 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
     ];
   }
 
+  /**
+   * Whether the output layer's step runs with the seed in one dispatch (rlrp_seed_dense.wgsl):
+   * a Dense layer on a small vector, its input's only reader, its kernel in one binding, unless
+   * a pooling layer below takes over its rescale (poolBelow: as few dispatches).
+   */
+  function seedsThrough(ctx: RelevanceContext, node: GraphNode): boolean {
+    if (node.id !== ctx.graph.output || node.op !== 'conv2d' || !node.dense || node.shape.length !== 1 || poolBelow(ctx, node)) return false;
+    const input = ctx.graph.nodes[node.inputs[0]];
+    const weights = ctx.weights.get(node.id) as ConvWeights;
+    return input.shape.length === 1 && ctx.consumers(input.id).length === 1 && weights.chunks.length === 1 && reducesInOneWorkgroup(ctx.res, input.shape[0], ctx.batch);
+  }
+
   /** The pooling layer's whole step from `above`'s raw message (in scratch 0, as poolBelow arranged) in one dispatch. */
   async function pooledStep(ctx: RelevanceContext, pool: GraphNode, above: GraphNode): Promise<Dispatch[]> {
     const input = pool.inputs[0];
@@ -161,7 +173,19 @@ export function rlrpRule(options: RlrpOptions): RelevanceRule {
       }
       return read;
     },
+    async seed(ctx, io) {
+      const node = ctx.graph.nodes[ctx.graph.output];
+      if (!seedsThrough(ctx, node)) return undefined;
+      const input = node.inputs[0];
+      const { reportSlot } = sendTo(ctx, node, input);
+      const weights = ctx.weights.get(node.id) as ConvWeights;
+      return seededDenseStep(ctx.res, ctx.stats, node as ConvNode, {
+        ...io, seed: ctx.relevance(node.id), kernel: weights.chunks[0].buffer, act: ctx.activation(input), out: ctx.relevance(input),
+      }, { seedSlot: ctx.statSlot(node.id), reportSlot }, { plus, f16: weights.f16 });
+    },
     async record(ctx, node) {
+      // The seed's dispatch took the output layer's step.
+      if (seedsThrough(ctx, node)) return [];
       const routed = await routeRelevance(ctx, node);
       if (routed) return routed;
       const inputShape = ctx.graph.nodes[node.inputs[0]]?.shape;

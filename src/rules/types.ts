@@ -51,4 +51,10 @@ export interface RelevanceRule {
    */
   passesThrough?(node: GraphNode): boolean;
   record(ctx: RelevanceContext, node: GraphNode): Promise<Dispatch[]>;
+  /**
+   * A dispatch that seeds the pass (the target's one-hot on the logits, its statistics, the
+   * chosen targets written back, as seed.wgsl) and takes the output layer's own step with it;
+   * record() then returns nothing for that layer. Undefined: the plain seed.
+   */
+  seed?(ctx: RelevanceContext, io: { logits: TensorRef; targets: GPUBuffer }): Promise<Dispatch | undefined>;
 }

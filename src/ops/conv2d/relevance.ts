@@ -1,5 +1,6 @@
 import type { ConvNode, Shape } from '../../graph/ir.js';
 import type { Dispatch, GpuResources, TensorRef } from '../../gpu/resources.js';
+import type { StatsBuffer } from '../../explain/stats.js';
 import { spatial } from '../types.js';
 import type { ConvWeights } from './index.js';
 import { gemmDefines, gemmGrid, productTiling } from './tiling.js';
@@ -43,4 +44,20 @@ export async function convMessage(res: GpuResources, node: ConvNode, weights: Co
     });
   }
   return dispatches;
+}
+
+/**
+ * R-LRP's seed and first step in one dispatch of one workgroup per sample
+ * (rlrp_seed_dense.wgsl), for logits from a Dense layer on a vector: the target's one-hot into
+ * `io.seed` (targets as seed.wgsl picks them), then a * W[:, t] (`plus`: sign-matched) rescaled
+ * to L1 norm 1 into `io.out`, the input's whole relevance.
+ */
+export async function seededDenseStep(res: GpuResources, stats: StatsBuffer, node: ConvNode, io: { logits: TensorRef; targets: GPUBuffer; seed: TensorRef; kernel: GPUBuffer; act: TensorRef; out: TensorRef }, slots: { seedSlot: number; reportSlot?: number }, flags: { plus: boolean; f16: boolean }): Promise<Dispatch> {
+  const stream = res.stream(node.inChannels, false, stats.batch);
+  const pipeline = await res.pipeline('rlrp_seed_dense', { WG: stream.defines.WG, WEIGHT_VEC: false, F16: flags.f16, PLUS: flags.plus, REPORT: slots.reportSlot !== undefined });
+  const params = res.uniform([node.outChannels, node.inChannels, stats.slots, slots.seedSlot, slots.reportSlot ?? 0, 0, 0, 0], `${node.kerasName} seed params`);
+  return {
+    label: `${node.kerasName} relevance`, pipeline, workgroups: [1, stats.batch, 1],
+    bindGroup: res.bindGroup(pipeline, [io.logits, io.targets, io.seed, stats.buffer, io.kernel, io.act, io.out, params], node.kerasName),
+  };
 }
