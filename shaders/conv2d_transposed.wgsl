@@ -71,7 +71,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let product = wid.z / (taps.x * taps.y);
   let ry = phase / taps.y;
   let rx = phase % taps.y;
-  let reached = ry < p.KH && rx < p.KW;
   let relBase = product * p.relSlice / WEIGHT_WIDTH;
   let weightBase = product * p.weightSlice / WEIGHT_WIDTH;
   let outBase = product * p.outSlice;
@@ -106,6 +105,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     pixelY[i] = i32(iy + p.padTop);
     pixelX[i] = i32(ix + p.padLeft);
   }
+#if ${ALL_PHASES}
+  // A phase no tap reaches: its pixels' zeros, whatever a is (not even read). Its whole
+  // workgroup takes this branch, so none of its threads reach the split sums' barriers.
+  if (ry >= p.KH || rx >= p.KW) {
+    for (var i = 0u; i < TM; i++) {
+      if (row0 + i >= M) { break; }
+      for (var j = 0u; j < TN; j++) {
+        if (col0 + j >= p.N) { break; }
+        out[outBase + pixel[i] * p.N + col0 + j] = 0.0;
+      }
+    }
+    return;
+  }
+#endif
   var col: array<u32, TN>;
   for (var j = 0u; j < TN; j++) { col[j] = min(col0 + j, p.N - 1u); }
 
@@ -168,16 +181,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       if (col0 + j >= p.N) { break; }
       let at = outBase + pixel[i] * p.N + col0 + j;
 #if ${TIMES_ACT}
-      // An unreached phase's zeros, whatever a is (not even read).
-      var message = 0.0;
-      if (reached) {
-        let a = act[at];
+      let a = act[at];
 #if ${PLUS}
-        message = a * select(accNeg[i * TN + j], acc[i * TN + j], a >= 0.0);
+      let message = a * select(accNeg[i * TN + j], acc[i * TN + j], a >= 0.0);
 #else
-        message = a * acc[i * TN + j];
+      let message = a * acc[i * TN + j];
 #endif
-      }
 #else
       let message = acc[i * TN + j];
 #endif
